@@ -1,0 +1,1 @@
+"""Shared core of the CDC pipeline: settings, errors and the strict base model."""

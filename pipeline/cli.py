@@ -1,0 +1,27 @@
+"""Exit-code discipline for every command-line entry: 0 ok, 1 expected failure, 2 crash.
+
+An expected failure (any PipelineError) prints one line to stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+
+from pipeline.errors import PipelineError
+
+
+def run_cli(body: Callable[[], int]) -> int:
+    try:
+        return body()
+    except PipelineError as err:
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # a crash: keep the traceback for the bug report
+        traceback.print_exc()
+        print(f"crash: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
