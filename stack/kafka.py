@@ -120,6 +120,10 @@ class KafkaConnect(Engine):
             f"listeners=http://127.0.0.1:{self.port}\n"
             "rest.advertised.host.name=127.0.0.1\n"
             f"plugin.path={connect_plugin_dir()}\n"
+            # connector configs reference secrets as ${file:...} so passwords never sit in Connect's
+            # config topic or come back from its REST API
+            "config.providers=file\n"
+            "config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider\n"
         )
 
     def command(self) -> list[str]:

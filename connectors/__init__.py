@@ -1,0 +1,1 @@
+"""Connector configurations (pure builders) and the Kafka Connect REST client."""

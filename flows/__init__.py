@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only. Each module is one flow, runnable as `python -m flows.<module>`."""

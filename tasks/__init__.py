@@ -1,0 +1,1 @@
+"""Prefect tasks: one step each, each a thin wrapper over a plain function that tests call directly."""

@@ -1,0 +1,24 @@
+"""Retry policy shared by every task: back off and retry transient errors only."""
+
+from __future__ import annotations
+
+from pipeline.errors import PipelineError
+
+RETRY_DELAYS = [2, 5, 15]
+
+
+def only_transient(task, task_run, state) -> bool:
+    """Prefect retry_condition_fn: retry a TransientError (or a non-pipeline I/O error), never a real failure."""
+    try:
+        state.result()
+    except PipelineError as err:
+        return err.transient
+    except (ConnectionError, TimeoutError, OSError):
+        return True
+    except Exception:
+        return False
+    return False
+
+
+TRANSIENT_RETRIES = {"retries": len(RETRY_DELAYS), "retry_delay_seconds": RETRY_DELAYS,
+                     "retry_condition_fn": only_transient}
