@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 
 from prefect.artifacts import create_markdown_artifact
 
 from pipeline.cli import run_cli
+from pipeline.errors import PipelineError
 from pipeline.settings import Settings, load_settings
 
 
@@ -22,10 +24,33 @@ def publish_summary(key: str, title: str, rows: list[tuple[str, str]]) -> None:
     create_markdown_artifact(key=key, markdown="\n".join(lines), description=title)
 
 
+class _NoPipelineTraceback(logging.Filter):
+    """On the console an expected failure is one line; the run's logs in the Prefect API keep the detail."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], PipelineError):
+            record.exc_info = None
+            record.exc_text = None
+            if "Traceback" in str(record.msg):
+                record.msg = str(record.msg).split("\n", 1)[0]
+        return True
+
+
+def quiet_console_tracebacks() -> None:
+    """Prefect's console handler sits on the root logger; its API handler (run logs) is untouched."""
+    loggers = [logging.getLogger()] + [logging.getLogger(n) for n in ("prefect", "prefect._internal")]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and not any(
+                    isinstance(f, _NoPipelineTraceback) for f in handler.filters):
+                handler.addFilter(_NoPipelineTraceback())
+
+
 def main(flow_fn: Callable, **kwargs) -> None:
     """Run a flow from the command line with our exit codes and a one-line error."""
 
     def body() -> int:
+        quiet_console_tracebacks()
         flow_fn(**kwargs)
         return 0
 

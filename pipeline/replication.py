@@ -68,13 +68,14 @@ def connect(db: DatabaseSettings, **overrides) -> psycopg.Connection:
         return psycopg.connect(**db.conninfo(**overrides), autocommit=True)
     except psycopg.OperationalError as err:
         text = " ".join(str(err).split())
+        reason = str(err).strip().splitlines()[0].rsplit(": ", 1)[-1] if str(err).strip() else type(err).__name__
         where = f"{db.host}:{db.port}/{db.dbname}"
         if "password authentication failed" in text or "no password supplied" in text:
             raise DatabaseError(f"PostgreSQL at {where} refused the credentials of user {db.user!r}",
                                 fix="check CDC_DB_USER / CDC_DB_PASSWORD") from None
         if "does not exist" in text:
             raise DatabaseError(f"PostgreSQL at {where}: {text.split('FATAL:')[-1].strip()}") from None
-        raise TransientError(f"cannot reach PostgreSQL at {where}: {text.split(':')[-1].strip() or text}",
+        raise TransientError(f"cannot reach PostgreSQL at {where}: {reason}",
                              fix="start it (python -m stack up) or check CDC_DB_HOST / CDC_POSTGRES_PORT") from None
 
 

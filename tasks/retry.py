@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipeline.errors import PipelineError
 
-RETRY_DELAYS = [2, 5, 15]
+RETRY_DELAYS = [1, 3, 9]
 
 
 def only_transient(task, task_run, state) -> bool:
