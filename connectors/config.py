@@ -12,6 +12,7 @@ from pipeline.settings import Settings
 
 LOCAL_CONNECTOR_NAME = "postgres-debezium-business-events-local"
 PASSWORD_KEY = "database.password"
+TOPIC_PREFIX = "cdc-local"
 
 
 def password_reference(secrets_file: str) -> str:
@@ -29,7 +30,7 @@ def local_debezium_config(cfg: Settings, secrets_file: str) -> dict[str, str]:
         "database.user": db.user,
         PASSWORD_KEY: password_reference(secrets_file),
         "database.dbname": db.dbname,
-        "topic.prefix": "cdc-local",
+        "topic.prefix": TOPIC_PREFIX,
         "plugin.name": "pgoutput",
         "slot.name": db.slot_name,
         "publication.name": db.publication,
@@ -48,7 +49,8 @@ def local_debezium_config(cfg: Settings, secrets_file: str) -> dict[str, str]:
         "transforms.unwrap.add.fields": "op,table,ts_ms",
         "transforms.unwrap.delete.tombstone.handling.mode": "rewrite",
         "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
-        "transforms.route.regex": ".*",
+        # only the table's topic: heartbeats keep their own topic and never reach the raw topic
+        "transforms.route.regex": rf"^{TOPIC_PREFIX}\.public\.business_events$",
         "transforms.route.replacement": cfg.raw_topic,
     }
 

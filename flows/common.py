@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from pipeline.cli import run_cli
 from pipeline.errors import PipelineError
-from pipeline.settings import Settings, load_settings
+from pipeline.settings import Environment, Settings, load_settings
 
 
 def settings_for(environment: str) -> Settings:
@@ -46,12 +46,17 @@ def quiet_console_tracebacks() -> None:
                 handler.addFilter(_NoPipelineTraceback())
 
 
-def main(flow_fn: Callable, **kwargs) -> None:
-    """Run a flow from the command line with our exit codes and a one-line error."""
+def main(flow_fn: Callable) -> None:
+    """Run a flow from the command line (`--environment`), with our exit codes and a one-line error."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python -m {flow_fn.__module__}", description=flow_fn.description)
+    parser.add_argument("--environment", default="local", choices=[e.value for e in Environment])
+    args = parser.parse_args()
 
     def body() -> int:
         quiet_console_tracebacks()
-        flow_fn(**kwargs)
+        flow_fn(environment=args.environment)
         return 0
 
     sys.exit(run_cli(body))

@@ -28,16 +28,18 @@ def deploy_pipeline(environment: str = "local") -> dict:
         timings.append((name, f"{time.monotonic() - t0:.1f}s"))
         return result
 
-    step("provision", provision, environment)
-    step("replication-setup", replication_setup, environment)
-    step("register-connectors", register_connectors, environment)
+    results = {
+        "provision": step("provision", provision, environment),
+        "replication-setup": step("replication-setup", replication_setup, environment),
+        "register-connectors": step("register-connectors", register_connectors, environment),
+    }
     check = step("raw-cdc-check", raw_cdc_check, settings_for(environment))
     total = time.monotonic() - t_all
     timings.append(("total", f"{total:.1f}s"))
     publish_summary("deploy-pipeline", f"deploy-pipeline ({environment})", timings)
     print(f"deploy-pipeline ({environment}) green in {total:.1f}s; sample event {check['id']} "
           f"reached the raw topic in {check['seconds']}s")
-    return {"timings": dict(timings), "check": check}
+    return {"timings": dict(timings), "steps": results, "check": check}
 
 
 if __name__ == "__main__":

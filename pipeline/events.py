@@ -18,6 +18,12 @@ from pipeline.errors import PipelineError
 from pipeline.settings import ROOT, DatabaseSettings
 
 SAMPLES = ROOT / "samples" / "events"
+#: what TopicWatcher adds to each record value (single underscore; CDC fields use two)
+META_KEYS = ("_key", "_partition", "_timestamp_ms")
+
+
+def without_meta(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k not in META_KEYS}
 
 INSERT = """INSERT INTO business_events (id, event_name, event_type, created_date, saved_date, event_data)
 VALUES (%(id)s, %(event_name)s, %(event_type)s, %(created_date)s, %(saved_date)s, %(event_data)s)"""
@@ -63,7 +69,7 @@ class TopicWatcher:
         self.consumer.assign(parts)
 
     def collect(self, want_ids: set[str], timeout: float = 60.0, min_per_id: int = 1) -> dict[str, list[dict]]:
-        """Records (value dicts, plus `_key`, `_partition`) grouped by id, until each wanted id has `min_per_id`."""
+        """Records of the wanted ids (value dicts plus `_key`, `_partition`), until each has `min_per_id`."""
         seen: dict[str, list[dict]] = {}
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -76,7 +82,8 @@ class TopicWatcher:
             value["_key"] = msg.key().decode() if msg.key() else None
             value["_partition"] = msg.partition()
             value["_timestamp_ms"] = msg.timestamp()[1]
-            seen.setdefault(value.get("id"), []).append(value)
+            if value.get("id") in want_ids:
+                seen.setdefault(value["id"], []).append(value)
         return seen
 
     def close(self) -> None:

@@ -171,7 +171,14 @@ class Engine:
             _signal_group(pid, signal.SIGKILL)
             while pid_alive(pid):
                 time.sleep(0.1)
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.pid == pid:
+            proc.wait(5)  # reap our own child
         self.pid_path.unlink(missing_ok=True)
+        # a restart right after must not find our own ports still busy
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(port_open(p) for p in self.ports.values()):
+            time.sleep(0.1)
         return True
 
     def status(self) -> dict:

@@ -6,7 +6,7 @@ import uuid
 from prefect import get_run_logger, task
 
 from pipeline.errors import PipelineError
-from pipeline.events import TopicWatcher, insert_rows, load_sample, row_from_event
+from pipeline.events import TopicWatcher, insert_rows, load_sample, row_from_event, without_meta
 from pipeline.settings import Settings
 
 
@@ -26,7 +26,7 @@ def raw_cdc_check(cfg: Settings, sample: str = "loan-created", timeout: float = 
         raise PipelineError(f"event {event_id} was committed to business_events but did not reach "
                             f"{cfg.raw_topic} within {timeout:.0f}s",
                             fix="check the connector status (GET /connectors/<name>/status) and the Connect log")
-    record = {k: v for k, v in got[0].items() if not k.startswith("_")}
+    record = without_meta(got[0])
     latency = time.monotonic() - t0
     get_run_logger().info("event %s arrived in %s after %.2fs: %s", event_id, cfg.raw_topic, latency, record)
     print(f"{cfg.raw_topic} <- {record}")

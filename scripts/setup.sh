@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install whatever this machine lacks for the local environment, then fetch the engines' distributions.
+# Idempotent and quiet when everything is already there. Debian/Ubuntu (apt) machines.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '[setup] %s\n' "$*"; }
+
+apt_missing=()
+have_pg_server() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; }
+java_major() { java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print v[1]; exit}'; }
+
+have_pg_server || apt_missing+=(postgresql)
+command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null || apt_missing+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || apt_missing+=(maven)
+command -v runuser >/dev/null 2>&1 || apt_missing+=(util-linux)
+PY=""
+for cand in python3.11 python3; do
+  if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then PY=$(command -v "$cand"); break; fi
+done
+if [ -z "$PY" ]; then apt_missing+=(python3.11 python3.11-venv); fi
+if [ -n "$PY" ] && ! "$PY" -c 'import venv, ensurepip' >/dev/null 2>&1; then apt_missing+=(python3.11-venv); fi
+for extra in ${CDC_SETUP_EXTRA_APT:-}; do apt_missing+=("$extra"); done
+
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${apt_missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null
+  [ -n "$PY" ] || PY=$(command -v python3.11)
+fi
+
+# Python environment, reinstalled only when the pins change
+stamp=".venv/.installed"
+want=$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "creating the Python environment (.venv) from requirements.lock"
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -r requirements.lock
+  echo "$want" > "$stamp"
+fi
+
+# Engine distributions: jars from Maven Central, Flink from its PyPI wheels (cached, idempotent)
+.venv/bin/python -m stack fetch >/dev/null
+say "ready"

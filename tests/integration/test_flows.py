@@ -1,0 +1,18 @@
+"""The Prefect flows themselves, run twice: the second run changes nothing and is green."""
+
+from __future__ import annotations
+
+from flows.deploy_pipeline import deploy_pipeline
+
+
+def test_deploy_pipeline_twice_converges(pipeline_ready):
+    first = deploy_pipeline(environment="local")
+    second = deploy_pipeline(environment="local")
+    for run in (first, second):
+        assert run["check"]["op"] == "c"
+    steps = second["steps"]
+    assert all(e["outcome"] == "reused" for e in steps["provision"]["engines"])
+    assert steps["provision"]["raw_topic"] == "unchanged"
+    assert steps["replication-setup"]["changed"] == []
+    assert steps["register-connectors"]["outcome"] == "unchanged"
+    assert steps["register-connectors"]["tasks"] == ["RUNNING"]
