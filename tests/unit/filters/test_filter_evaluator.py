@@ -1,0 +1,209 @@
+"""The local evaluator: Flink SQL's three-valued logic and value conversions."""
+
+import json
+
+import pytest
+
+from filters.evaluator import comparison_truth, condition_truth, evaluate_event, evaluate_events, typed_value
+from filters.loader import load_pipeline_text
+from filters.model import AllOf, AnyOf, Comparison, Not
+
+AMOUNT = "$.eventBody.entities[0].updatedAttributes.loan.loanAmount"
+
+
+def event(data=None, **columns):
+    base = {"id": "e1", "event_name": "LoanCreated", "event_type": "LoanCreated", "__op": "c",
+            "__table": "business_events", "__ts_ms": 1705312205000}
+    base.update(columns)
+    if data is not None:
+        base["event_data"] = data if isinstance(data, str) else json.dumps(data)
+    return base
+
+
+def loan(amount_json: str) -> str:
+    return '{"eventBody":{"entities":[{"updatedAttributes":{"loan":{"loanAmount":%s}}}]}}' % amount_json
+
+
+def truth(cond, ev):
+    return condition_truth(cond, ev)
+
+
+def cmp(field, operator, value=None, values=None, type="string"):
+    kwargs = {"field": field, "operator": operator, "type": type}
+    if value is not None:
+        kwargs["value"] = value
+    if values is not None:
+        kwargs["values"] = values
+    return Comparison(**kwargs)
+
+
+def test_seed_pipeline_routes_creates_only():
+    p = load_pipeline_text(open("filters/filters.yaml", encoding="utf-8").read())
+    assert evaluate_event(p, event()) == ["filtered-loan-created-events"]
+    assert evaluate_event(p, event(__op="u")) == []
+    assert evaluate_event(p, event(__op=None)) == []  # NULL __op: IN is NULL, not routed
+    assert evaluate_event(p, event(event_name="CarServiceDone", event_type="Other")) == ["filtered-service-events"]
+    assert evaluate_event(p, {"id": "x"}) == []
+
+
+def test_missing_values_are_null_and_comparisons_on_null_are_unknown():
+    ev = event(data={"a": 1})
+    for op, value, values in [("equals", "x", None), ("notEquals", "x", None), ("in", None, ["x"]),
+                              ("notIn", None, ["x"]), ("matches", ".*", None), ("greaterThan", "a", None),
+                              ("between", None, ["a", "z"])]:
+        assert comparison_truth(cmp("$.missing", op, value, values), ev) is None, op
+    assert comparison_truth(cmp("$.missing", "isNull"), ev) is True
+    assert comparison_truth(cmp("$.missing", "isNotNull"), ev) is False
+    assert comparison_truth(cmp("event_type", "notEquals", "x"), event(event_type=None)) is None
+
+
+def test_kleene_logic_in_groups():
+    ev = event(data={"a": "x"})
+    true, false, null = cmp("$.a", "equals", "x"), cmp("$.a", "equals", "y"), cmp("$.none", "equals", "x")
+    assert truth(AllOf(all=(true, null)), ev) is None
+    assert truth(AllOf(all=(false, null)), ev) is False
+    assert truth(AnyOf(any=(true, null)), ev) is True
+    assert truth(AnyOf(any=(false, null)), ev) is None
+    assert truth(Not(**{"not": null}), ev) is None
+    assert truth(Not(**{"not": false}), ev) is True
+
+
+def test_route_only_when_whole_condition_is_true():
+    p = load_pipeline_text("""
+version: 1
+source: {topic: raw}
+filters:
+  - id: not-test
+    outputTopic: t
+    conditions:
+      - not: {field: $.name, operator: matches, value: '^Test'}
+""")
+    assert evaluate_event(p, event(data={"name": "Real"})) == ["t"]
+    assert evaluate_event(p, event(data={"name": "Testing"})) == []
+    assert evaluate_event(p, event(data={})) == []  # NOT(NULL) is NULL
+
+
+def test_numbers_follow_flink_text_to_double():
+    c = cmp(AMOUNT, "greaterThan", 10000.0, type="number")
+    for literal, expected in [("10001", True), ("10000", False), ("1e5", True), ('"20000"', True), ('" 12 "', False),
+                              ('"1e5"', True), ('"0x1p14"', True), ('"20000d"', True), ('"abc"', None), ('""', None),
+                              ('"NaN"', None), ('"Infinity"', True), ('"-Infinity"', False), ("true", None),
+                              ("null", None), ("{}", None), ("[20000]", None), ('"1_000_000"', None)]:
+        assert comparison_truth(c, event(data=loan(literal))) is expected, literal
+
+
+def test_nan_is_not_a_number_even_under_not():
+    # Flink rewrites NOT(x > 1) into x <= 1; removing 'NaN' keeps both forms equal.
+    c = Not(**{"not": cmp("$.v", "greaterThan", 1.0, type="number")})
+    assert truth(c, event(data={"v": "NaN"})) is None
+    assert truth(c, event(data={"v": "-NaN"})) is None
+
+
+def test_negative_zero_equals_zero():
+    assert comparison_truth(cmp("$.v", "equals", 0.0, type="number"), event(data='{"v":-0.0}')) is True
+    assert comparison_truth(cmp("$.v", "in", values=[0.0], type="number"), event(data='{"v":"-0"}')) is True
+
+
+def test_json_value_text_rendering_for_string_comparisons():
+    def text(doc):
+        return typed_value(cmp("$.v", "isNull"), event(data=doc))
+
+    assert text('{"v":10000}') == "10000"
+    assert text('{"v":1.5}') == "1.5"
+    assert text('{"v":1e3}') == "1E+3"
+    assert text('{"v":-0.0}') == "0.0"
+    assert text('{"v":1e-5}') == "0.00001"
+    assert text('{"v":12345678901234567890}') == "12345678901234567890"
+    assert text('{"v":true}') == "true"
+    assert text('{"v":"x\\ny"}') == "x\ny"
+    assert text('{"v":{"a":1}}') is None and text('{"v":[1]}') is None and text('{"v":null}') is None
+    assert text('{"v":1} trailing text') == "1"
+    assert text("not json") is None and text("") is None and text('{"v":NaN}') is None and text('{"v":01}') is None
+    assert text('{"v":1,"v":2}') == "2"
+
+
+def test_booleans_accept_only_true_and_false():
+    c = cmp("$.v", "equals", True, type="boolean")
+    assert comparison_truth(c, event(data={"v": True})) is True
+    assert comparison_truth(c, event(data={"v": "true"})) is True
+    assert comparison_truth(c, event(data={"v": False})) is False
+    for other in ("TRUE", "True", 1, "yes", None, [True]):
+        assert comparison_truth(c, event(data={"v": other})) is None, other
+    assert comparison_truth(cmp("$.v", "isNull", type="boolean"), event(data={"v": "yes"})) is True
+
+
+def test_in_and_not_in():
+    ev = event(data={"v": "b"})
+    assert comparison_truth(cmp("$.v", "in", values=["a", "b"]), ev) is True
+    assert comparison_truth(cmp("$.v", "notIn", values=["a", "b"]), ev) is False
+    assert comparison_truth(cmp("$.v", "notIn", values=["a"]), ev) is True
+
+
+def test_between_is_inclusive_and_strings_compare_by_code_point():
+    assert comparison_truth(cmp("$.v", "between", values=[1.0, 2.0], type="number"), event(data={"v": 2})) is True
+    assert comparison_truth(cmp("$.v", "between", values=["a", "b"]), event(data={"v": "b"})) is True
+    assert comparison_truth(cmp("$.v", "greaterThan", "Z"), event(data={"v": "a"})) is True
+    assert comparison_truth(cmp("$.v", "greaterThan", "z"), event(data={"v": "é"})) is True
+    assert comparison_truth(cmp("$.v", "equals", "abc"), event(data={"v": "abc "})) is False  # no blank padding
+
+
+def test_flat_columns():
+    assert comparison_truth(cmp("__ts_ms", "greaterThan", 1.0, type="number"), event()) is True
+    assert comparison_truth(cmp("__ts_ms", "isNull", type="number"), event(__ts_ms="123")) is True
+    assert comparison_truth(cmp("id", "greaterThan", 5.0, type="number"), event(id=" 7 ")) is True
+    assert comparison_truth(cmp("id", "equals", "7"), event(id=7)) is True  # json format: number read as text
+
+
+def test_event_data_given_as_an_object_is_read_as_its_json_text():
+    assert comparison_truth(cmp("$.v", "equals", "1.5"), {"event_data": {"v": 1.5}}) is True
+
+
+def test_regex_is_java_find():
+    c = cmp("$.v", "matches", "^Test$")
+    assert comparison_truth(c, event(data={"v": "Test\n"})) is True  # $ before a final line terminator
+    assert comparison_truth(c, event(data={"v": "Test\u2028"})) is True
+    assert comparison_truth(c, event(data={"v": "Test\n\n"})) is False
+    assert comparison_truth(cmp("$.v", "matches", "Test."), event(data={"v": "Test\u0085"})) is False
+    assert comparison_truth(cmp("$.v", "matches", "(?i)k"), event(data={"v": "\u212a"})) is False
+    assert comparison_truth(cmp("$.v", "matches", "\\w"), event(data={"v": "é"})) is False
+    assert comparison_truth(cmp("$.v", "matches", "b"), event(data={"v": "abc"})) is True
+
+
+def test_match_any_and_operations():
+    p = load_pipeline_text("""
+version: 1
+source: {topic: raw}
+filters:
+  - id: a
+    outputTopic: t
+    operations: [u, d]
+    match: any
+    conditions:
+      - {field: event_type, operator: equals, value: X}
+      - {field: $.n, operator: greaterThan, value: 5, type: number}
+""")
+    assert evaluate_event(p, event(data={"n": 6}, __op="u")) == ["t"]
+    assert evaluate_event(p, event(data={"n": 6}, __op="c")) == []
+    assert evaluate_event(p, event(data={}, __op="d", event_type="X")) == ["t"]
+    assert evaluate_event(p, event(data={}, __op="d")) == []
+
+
+def test_evaluate_events_and_disabled_filters():
+    p = load_pipeline_text("""
+version: 1
+source: {topic: raw, cdcMetadata: false}
+filters:
+  - {id: all, outputTopic: b-all}
+  - {id: off, outputTopic: off, enabled: false}
+  - {id: loans, outputTopic: a-loans, conditions: [{field: event_type, operator: equals, value: LoanCreated}]}
+""")
+    assert evaluate_events(p, [event(), {"id": "2", "event_type": "Other"}]) == [
+        {"id": "e1", "topics": ["a-loans", "b-all"]},
+        {"id": "2", "topics": ["b-all"]},
+    ]
+
+
+@pytest.mark.parametrize("text,expected", [("10000", 10000.0), ("1e3", 1000.0), ("1E+3", 1000.0)])
+def test_number_equality_ignores_spelling(text, expected):
+    c = cmp("$.v", "equals", expected, type="number")
+    assert comparison_truth(c, event(data='{"v":%s}' % text)) is True
