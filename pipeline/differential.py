@@ -16,7 +16,7 @@ from pipeline.errors import PipelineError
 from pipeline.flink_gateway import FlinkRest
 from pipeline.kafka_io import produce_json, read_to_end
 from pipeline.rollout import submit
-from pipeline.settings import Settings
+from pipeline.settings import Settings, state_dir
 from pipeline.topics import ensure_topic
 
 
@@ -59,7 +59,7 @@ def run_through_flink(cfg: Settings, pipeline: Pipeline, events: list[dict], tim
     job = compile_job(isolated, "local", local=options)
     rest = FlinkRest(cfg.flink_rest_url)
     t0 = time.monotonic()
-    job_id = submit(cfg.sql_gateway_url, bounded(job), f"{prefix}-differential")
+    job_id = submit(cfg.sql_gateway_url, bounded(job), f"{prefix}-differential", state_dir() / "flink" / "scratch-plans")
     rest.wait_state(job_id, {"FINISHED"}, timeout=timeout)
     seconds = time.monotonic() - t0
     routed: dict[str, set[str]] = {}

@@ -6,9 +6,12 @@ statements, so a plan can say which routes were added, removed or changed, and a
 rolled back to the previous job.
 
 A switch loses and duplicates nothing: the new SQL is first validated by Flink (DDL + EXPLAIN) while the
-old job keeps running; then the old job is stopped with a savepoint — its Kafka offsets are committed
-and its exactly-once sink transactions closed at that point — and the new job starts from the routing
-consumer group's committed offsets.
+old job keeps running; then the old job is stopped with a savepoint (its exactly-once sink transactions
+are committed at that point) and the new job starts from that savepoint. Jobs are submitted as compiled
+plans whose node ids we make stable (`stable_plan`), so the Kafka source's offsets in the savepoint map
+onto the new job's source even when routes were added or removed. (Starting from the routing group's
+committed offsets instead re-reads up to one checkpoint of events: the offsets of the final savepoint
+are not committed to Kafka before the old job ends — the integration test caught exactly that.)
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +98,10 @@ class Deployments:
     def __init__(self, folder: Path):
         self.folder = folder
 
+    @property
+    def plans(self) -> Path:
+        return self.folder / "plans"
+
     def save(self, fp: str, job: CompiledJob, job_id: str) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / f"{fp}.json").write_text(json.dumps(
@@ -123,20 +131,71 @@ def _as_explainable(statement_set: str) -> str:
     return text.replace("EXECUTE STATEMENT SET", "STATEMENT SET", 1) if text.startswith("EXECUTE STATEMENT SET") else text
 
 
-def submit(gateway_url: str, statements: list[str] | tuple[str, ...], name: str,
+def stable_plan(plan: dict) -> dict:
+    """Give a compiled plan's nodes ids that do not depend on what else the gateway compiled before.
+
+    Flink numbers plan nodes from a JVM-wide counter, and with compiled plans the operator uids (and so
+    the state a savepoint maps to) are derived from those numbers. We renumber: the source scan gets 1,
+    and each route's nodes get ids derived from the route's sink table name, so a savepoint restores the
+    source's Kafka offsets exactly, and each route's sink state to the same route, whatever routes are
+    added or removed around it.
+    """
+    nodes = {n["id"]: n for n in plan["nodes"]}
+    inputs: dict[int, list[int]] = {}
+    for edge in plan["edges"]:
+        inputs.setdefault(edge["target"], []).append(edge["source"])
+    sources = [i for i, n in nodes.items() if n["type"].startswith("stream-exec-table-source-scan")]
+    if len(sources) != 1:
+        raise FlinkError(f"expected one source scan in the compiled plan, found {len(sources)}")
+    mapping = {sources[0]: 1}
+    for node_id, node in nodes.items():
+        if not node["type"].startswith("stream-exec-sink"):
+            continue
+        table = json.dumps(node.get("dynamicTableSink", {}).get("table", {}).get("identifier", node_id))
+        base = (int(hashlib.sha256(table.encode()).hexdigest()[:6], 16) + 1) * 64
+        depth, frontier = 0, [node_id]
+        while frontier:
+            nxt = []
+            for current in frontier:
+                if current in mapping:
+                    continue
+                mapping[current] = base + depth
+                depth += 1
+                nxt += inputs.get(current, [])
+            frontier = nxt
+    missing = set(nodes) - set(mapping)
+    if missing or len(set(mapping.values())) != len(mapping) or depth > 64:
+        raise FlinkError("could not give the compiled plan stable node ids (unexpected plan shape)")
+    out = dict(plan)
+    out["nodes"] = [{**n, "id": mapping[n["id"]]} for n in plan["nodes"]]
+    out["edges"] = [{**e, "source": mapping[e["source"]], "target": mapping[e["target"]]} for e in plan["edges"]]
+    return out
+
+
+def submit(gateway_url: str, statements: list[str] | tuple[str, ...], name: str, plan_dir: Path,
            savepoint: str | None = None) -> str:
-    """Submit DDL + statement set as one named job; returns the Flink job id."""
+    """Compile DDL + statement set to a plan with stable node ids and execute it as one named job.
+
+    Returns the Flink job id. With `savepoint`, the job starts from it (state that no longer has an
+    operator is skipped, e.g. the sink of a removed route).
+    """
+    plan_dir.mkdir(parents=True, exist_ok=True)
+    raw_plan = plan_dir / f"{name.replace('@', '-')}.{uuid.uuid4().hex[:8]}.compiled.json"
+    final_plan = plan_dir / f"{name.replace('@', '-')}.json"
     with SqlGateway(gateway_url) as gw:
         gw.execute(f"SET 'pipeline.name' = '{name}'")
         if savepoint:
-            gw.execute(f"SET 'execution.savepoint.path' = '{savepoint}'")
-            gw.execute("SET 'execution.savepoint.ignore-unclaimed-state' = 'true'")
+            gw.execute(f"SET 'execution.state-recovery.path' = '{savepoint}'")
+            gw.execute("SET 'execution.state-recovery.ignore-unclaimed-state' = 'true'")
         for ddl in statements[:-1]:
             gw.execute(ddl)
-        result = gw.execute(statements[-1])
+        gw.execute(f"COMPILE PLAN 'file://{raw_plan}' FOR {_as_explainable(statements[-1])}")
+        final_plan.write_text(json.dumps(stable_plan(json.loads(raw_plan.read_text())), indent=1))
+        raw_plan.unlink()
+        result = gw.execute(f"EXECUTE PLAN 'file://{final_plan}'")
     job_id = result.job_id or (result.rows[0][0] if result.rows else None)
     if not job_id:
-        raise FlinkError(f"Flink accepted the statement set but returned no job id (columns {result.columns})")
+        raise FlinkError(f"Flink accepted the plan but returned no job id (columns {result.columns})")
     return job_id
 
 
@@ -152,12 +211,21 @@ def apply(plan: Plan, job: CompiledJob, *, gateway_url: str, rest: FlinkRest, de
         savepoints.append((old, rest.stop_with_savepoint(old["id"], savepoint_dir)))
     job_id = None
     try:
-        job_id = submit(gateway_url, job.statements, job_name(plan.fingerprint))
+        # the new job continues from the old job's savepoint: the source resumes at exactly the offsets
+        # the old job had read (its committed group offsets may lag behind by one checkpoint)
+        resume_from = savepoints[0][1] if len(savepoints) == 1 else None
+        job_id = submit(gateway_url, job.statements, job_name(plan.fingerprint), deployments.plans,
+                        savepoint=resume_from)
         rest.wait_state(job_id, {"RUNNING"})
     except FlinkError as err:
         if job_id:
             rest.cancel(job_id)  # never leave a crash-looping job behind
-        restored = _restore(savepoints, gateway_url, rest, deployments)
+        try:
+            restored = _restore(savepoints, gateway_url, rest, deployments)
+        except FlinkError as again:
+            raise FlinkError(f"the new job did not start ({err.message}) and restoring the previous job failed too "
+                             f"({again.message}); NO routing job is running",
+                             fix=f"re-run flink-rollout; the previous job's savepoint is {savepoints[0][1]}") from None
         raise FlinkError(f"the new job did not start ({err.message}); "
                          + (f"previous job restored from its savepoint as {restored}" if restored
                             else "no previous job to restore")) from None
@@ -170,7 +238,7 @@ def _restore(savepoints: list[tuple[dict, str]], gateway_url: str, rest: FlinkRe
     for old, location in savepoints:
         record = deployments.load(old["fingerprint"])
         if record:
-            job_id = submit(gateway_url, record["statements"], old["name"], savepoint=location)
+            job_id = submit(gateway_url, record["statements"], old["name"], deployments.plans, savepoint=location)
             rest.wait_state(job_id, {"RUNNING"})
             return job_id
     return None
