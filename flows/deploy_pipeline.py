@@ -1,7 +1,7 @@
 """deploy-pipeline: the whole local deployment, step by step, as subflows; stops at the first real failure.
 
-Today: provision -> replication-setup -> register-connectors -> raw CDC check.
-(flink-rollout, deploy-consumers and smoke-test join this chain as their issues land.)
+provision -> replication-setup -> register-connectors -> flink-rollout -> raw CDC check.
+(deploy-consumers and smoke-test join this chain as their issue lands.)
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import time
 from prefect import flow
 
 from flows.common import main, publish_summary, settings_for
+from flows.flink_rollout import flink_rollout
 from flows.provision import provision
 from flows.register_connectors import register_connectors
 from flows.replication_setup import replication_setup
@@ -32,6 +33,7 @@ def deploy_pipeline(environment: str = "local") -> dict:
         "provision": step("provision", provision, environment),
         "replication-setup": step("replication-setup", replication_setup, environment),
         "register-connectors": step("register-connectors", register_connectors, environment),
+        "flink-rollout": step("flink-rollout", flink_rollout, environment),
     }
     check = step("raw-cdc-check", raw_cdc_check, settings_for(environment))
     total = time.monotonic() - t_all

@@ -16,8 +16,13 @@ def produce_json(bootstrap: str, topic: str, events: Iterable[dict], key_field: 
     count = 0
     for event in events:
         key = event.get(key_field)
-        producer.produce(topic, key=None if key is None else str(key).encode(),
-                         value=json.dumps(event, ensure_ascii=False).encode())
+        record = {"key": None if key is None else str(key).encode(), "value": json.dumps(event, ensure_ascii=False).encode()}
+        while True:
+            try:
+                producer.produce(topic, **record)
+                break
+            except BufferError:  # local queue full: let deliveries drain, then retry this record
+                producer.poll(0.1)
         count += 1
         if count % 1000 == 0:
             producer.poll(0)

@@ -16,3 +16,5 @@ def test_deploy_pipeline_twice_converges(pipeline_ready):
     assert steps["replication-setup"]["changed"] == []
     assert steps["register-connectors"]["outcome"] == "unchanged"
     assert steps["register-connectors"]["tasks"] == ["RUNNING"]
+    assert steps["flink-rollout"]["action"] == "none"
+    assert steps["flink-rollout"]["job_id"] == first["steps"]["flink-rollout"]["job_id"]
