@@ -165,6 +165,8 @@ class ConsumerSettings(StrictModel):
             "isolation.level": "read_committed",
             "session.timeout.ms": self.session_timeout_ms,
             "heartbeat.interval.ms": max(300, self.session_timeout_ms // 4),
+            # partitions added to a filtered topic are picked up within seconds, not librdkafka's 5 minutes
+            "topic.metadata.refresh.interval.ms": 10000,
             **self._security(),
         }
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.common import main, settings_for
-from tasks.flink import apply_rollout, compile_routing_job, plan_rollout
+from tasks.flink import apply_rollout, compile_routing_job, ensure_output_topics, plan_rollout
 
 
 @flow(name="flink-rollout", log_prints=True)
 def flink_rollout(environment: str = "local", filters_file: str | None = None) -> dict:
     cfg = settings_for(environment)
     job = compile_routing_job(cfg, filters_file)
+    ensure_output_topics(cfg, job)  # consumers can join their groups before the first event is routed
     plan = plan_rollout(cfg, job)
     result = apply_rollout(cfg, plan, job)
     print(f"flink-rollout: {plan.action}; job {result['job_id']}; added {plan.added or '-'}, "

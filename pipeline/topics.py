@@ -9,7 +9,7 @@ from pipeline.errors import PipelineError, TransientError
 
 
 def admin(bootstrap: str) -> AdminClient:
-    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000})
+    return AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": 5000, "log_level": 3})
 
 
 def ensure_topic(bootstrap: str, name: str, partitions: int) -> str:

@@ -10,6 +10,7 @@ from pipeline import rollout
 from pipeline.flink_gateway import FlinkRest
 from pipeline.routing import FILTERS_FILE, local_job
 from pipeline.settings import Settings, state_dir
+from pipeline.topics import ensure_topic
 from tasks.retry import TRANSIENT_RETRIES
 
 
@@ -20,6 +21,12 @@ def _deployments() -> rollout.Deployments:
 @task(name="compile-routing-job")
 def compile_routing_job(cfg: Settings, filters_file: str | None = None) -> CompiledJob:
     return local_job(cfg, Path(filters_file) if filters_file else FILTERS_FILE)
+
+
+@task(name="ensure-output-topics", **TRANSIENT_RETRIES)
+def ensure_output_topics(cfg: Settings, job: CompiledJob) -> dict[str, str]:
+    """Filtered topics with the raw topic's partition count (keyed by id, so per-id order holds)."""
+    return {r.output_topic: ensure_topic(cfg.kafka_bootstrap, r.output_topic, cfg.raw_topic_partitions) for r in job.routes}
 
 
 @task(name="plan-rollout", **TRANSIENT_RETRIES)

@@ -9,7 +9,7 @@ def test_deploy_pipeline_twice_converges(pipeline_ready):
     first = deploy_pipeline(environment="local")
     second = deploy_pipeline(environment="local")
     for run in (first, second):
-        assert run["check"]["op"] == "c"
+        assert all(r["expected"] == r["in_topic"] == r["processed"] == 10 for r in run["steps"]["smoke-test"]["routes"])
     steps = second["steps"]
     assert all(e["outcome"] == "reused" for e in steps["provision"]["engines"])
     assert steps["provision"]["raw_topic"] == "unchanged"
@@ -18,3 +18,4 @@ def test_deploy_pipeline_twice_converges(pipeline_ready):
     assert steps["register-connectors"]["tasks"] == ["RUNNING"]
     assert steps["flink-rollout"]["action"] == "none"
     assert steps["flink-rollout"]["job_id"] == first["steps"]["flink-rollout"]["job_id"]
+    assert [c["outcome"] for c in steps["deploy-consumers"]] == ["reused"] * 4

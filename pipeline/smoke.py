@@ -1,0 +1,175 @@
+"""End-to-end smoke test: business_events -> Debezium -> Kafka -> Flink routing -> consumers.
+
+Inserts the sample events for every route plus negatives (another event type, an update, a delete) with
+ids unique to the run, predicts with the filter evaluator exactly which ids each filtered topic and each
+consumer must see, and compares with what arrives: nothing missing, nothing extra, nothing twice.
+Latency is measured from the database commit to the consumer having processed the event.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import psycopg
+
+from consumers.output import read_processed
+from consumers.registry import CONSUMERS
+from filters.evaluator import evaluate_event
+from filters.model import Pipeline
+from pipeline.errors import PipelineError
+from pipeline.events import TopicWatcher, load_sample, row_from_event
+from pipeline.settings import Settings
+
+ROUTED_SAMPLES = ["loan-created", "loan-payment-submitted", "car-created", "car-service-done"]
+
+
+@dataclass
+class Change:
+    id: str
+    op: str  # c | u | d
+    row: dict
+    committed_ms: int = 0
+
+
+@dataclass
+class SmokeResult:
+    run: str
+    expected: dict[str, Counter]            # topic -> ids
+    delivered: dict[str, Counter]           # topic -> ids
+    processed: dict[str, Counter]           # topic -> ids processed by that topic's consumer
+    latencies_ms: dict[str, list[int]] = field(default_factory=dict)  # topic -> commit->processed
+
+    def problems(self) -> list[str]:
+        out = []
+        for topic, want in self.expected.items():
+            for what, got in (("topic", self.delivered.get(topic, Counter())),
+                              (f"consumer {consumer_of(topic)}", self.processed.get(topic, Counter()))):
+                missing = sorted((want - got).elements())
+                extra = sorted((got - want).elements())
+                if missing:
+                    out.append(f"{topic} ({what}): missing {missing}")
+                if extra:
+                    out.append(f"{topic} ({what}): extra or duplicated {extra}")
+        return out
+
+
+def consumer_of(topic: str) -> str:
+    return next((s.name for s in CONSUMERS.values() if s.topic == topic), "none")
+
+
+def plan_changes(run: str, copies: int = 10) -> list[Change]:
+    """The run's writes, in order: `copies` creates of each routed sample (enough for latency percentiles),
+    then negatives: another event type, an update of a routed row, a delete of a routed row."""
+    changes = []
+    for i in range(copies):
+        for sample in ROUTED_SAMPLES:
+            event_id = f"{run}-{sample}-{i}"
+            changes.append(Change(event_id, "c", row_from_event(load_sample(sample), event_id)))
+    other = load_sample("loan-created")
+    other["eventHeader"].update(eventName="LoanClosed", eventType="LoanClosed")
+    changes.append(Change(f"{run}-loan-closed", "c", row_from_event(other, f"{run}-loan-closed")))
+    updated = dict(changes[0].row, saved_date="2026-11-20T09:20:00Z")
+    changes.append(Change(changes[0].id, "u", updated))
+    changes.append(Change(changes[3].id, "d", changes[3].row))
+    return changes
+
+
+def raw_shape(change: Change) -> dict:
+    """What the connector writes for a change (the fields the filters can see)."""
+    row = change.row
+    return {"id": row["id"], "event_name": row["event_name"], "event_type": row["event_type"],
+            "created_date": row["created_date"], "saved_date": row["saved_date"], "event_data": row["event_data"],
+            "__op": change.op, "__table": "business_events", "__deleted": "true" if change.op == "d" else "false"}
+
+
+def expected_routing(pipeline: Pipeline, changes: list[Change]) -> dict[str, Counter]:
+    expected: dict[str, Counter] = {f.output_topic: Counter() for f in pipeline.enabled_filters}
+    for change in changes:
+        for topic in evaluate_event(pipeline, raw_shape(change)):
+            expected[topic][change.id] += 1
+    return expected
+
+
+def apply_changes(cfg: Settings, changes: list[Change]) -> None:
+    """Each change in its own transaction; its commit time is the start of its latency."""
+    from pipeline.events import INSERT
+
+    with psycopg.connect(**cfg.database.conninfo(), autocommit=True) as conn:
+        for change in changes:
+            if change.op == "c":
+                conn.execute(INSERT, change.row)
+            elif change.op == "u":
+                conn.execute("UPDATE business_events SET saved_date = %(saved_date)s, event_type = %(event_type)s "
+                             "WHERE id = %(id)s", change.row)
+            else:
+                conn.execute("DELETE FROM business_events WHERE id = %s", (change.id,))
+            change.committed_ms = int(time.time() * 1000)
+
+
+def run_smoke(cfg: Settings, pipeline: Pipeline, processed_path, copies: int = 10, timeout: float = 90.0,
+              settle: float = 5.0) -> SmokeResult:
+    run = f"smoke-{uuid.uuid4().hex[:10]}"
+    changes = plan_changes(run, copies)
+    expected = expected_routing(pipeline, changes)
+    if not any(expected.values()):
+        raise PipelineError("the smoke test's sample events match no route in the filters; nothing would be checked")
+    watchers = {topic: TopicWatcher(cfg.kafka_bootstrap, topic) for topic in expected}
+    ids = {c.id for c in changes}
+    delivered: dict[str, Counter] = {t: Counter() for t in expected}
+    try:
+        apply_changes(cfg, changes)
+        deadline = time.monotonic() + timeout
+        settled_at = None
+        while time.monotonic() < deadline:
+            for topic, watcher in watchers.items():
+                for records in watcher.collect(ids, timeout=0.3, min_per_id=10**9).values():
+                    for record in records:
+                        delivered[topic][record["id"]] += 1
+            processed = _processed(processed_path, ids)
+            complete = all(expected[t] <= delivered[t] and expected[t] <= processed.get(t, Counter()) for t in expected)
+            if complete and settled_at is None:
+                settled_at = time.monotonic()  # keep watching a little: late extras or duplicates must show
+            if settled_at is not None and time.monotonic() - settled_at >= settle:
+                break
+    finally:
+        for watcher in watchers.values():
+            watcher.close()
+    processed_records = [r for r in read_processed(processed_path) if r.id in ids]
+    committed = {c.id: c.committed_ms for c in changes if c.op == "c"}
+    latencies: dict[str, list[int]] = {t: [] for t in expected}
+    for r in processed_records:
+        if r.topic in latencies and r.id in committed:
+            latencies[r.topic].append(r.processed_at_ms - committed[r.id])
+    return SmokeResult(run, expected, delivered, _processed(processed_path, ids), latencies)
+
+
+def _processed(path, ids: set[str]) -> dict[str, Counter]:
+    out: dict[str, Counter] = {}
+    for r in read_processed(path):
+        if r.id in ids:
+            out.setdefault(r.topic, Counter())[r.id] += 1
+    return out
+
+
+def latency_summary(values: list[int]) -> dict[str, int | None]:
+    if not values:
+        return {"p50": None, "p95": None, "max": None}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return {"p50": int(statistics.median(ordered)), "p95": p95, "max": ordered[-1]}
+
+
+def report_rows(result: SmokeResult, pipeline: Pipeline) -> list[dict]:
+    rows = []
+    for f in pipeline.enabled_filters:
+        t = f.output_topic
+        lat = latency_summary(result.latencies_ms.get(t, []))
+        rows.append({"route": f.id, "topic": t, "consumer": consumer_of(t),
+                     "expected": sum(result.expected[t].values()), "in_topic": sum(result.delivered[t].values()),
+                     "processed": sum(result.processed.get(t, Counter()).values()),
+                     "latency_p50_ms": lat["p50"], "latency_p95_ms": lat["p95"], "latency_max_ms": lat["max"]})
+    return rows

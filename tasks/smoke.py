@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
+
+from filters.loader import load_pipeline
+from pipeline.consumer_fleet import processed_output
+from pipeline.errors import PipelineError
+from pipeline.routing import FILTERS_FILE
+from pipeline.settings import Settings
+from pipeline.smoke import report_rows, run_smoke
+
+
+@task(name="smoke-test")
+def smoke_test_task(cfg: Settings) -> dict:
+    pipeline = load_pipeline(FILTERS_FILE)
+    result = run_smoke(cfg, pipeline, processed_output())
+    rows = report_rows(result, pipeline)
+    create_table_artifact(key="smoke-test", table=rows,
+                          description=f"smoke test {result.run}: per-route counts and commit->consumer latency (ms)")
+    log = get_run_logger()
+    for r in rows:
+        log.info("%s: expected %s, in topic %s, processed %s, latency p50 %s ms p95 %s ms max %s ms", r["route"],
+                 r["expected"], r["in_topic"], r["processed"], r["latency_p50_ms"], r["latency_p95_ms"], r["latency_max_ms"])
+    problems = result.problems()
+    if problems:
+        raise PipelineError(f"smoke test {result.run} failed: " + "; ".join(problems))
+    return {"run": result.run, "routes": rows}
