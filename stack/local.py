@@ -56,5 +56,5 @@ class LocalStack:
     def reset(self) -> None:
         """Stop everything and delete all engine data (jars and the Flink wheels are kept)."""
         self.down()
-        for sub in ("postgres", "kafka", "connect", "flink"):
+        for sub in ("postgres", "kafka", "connect", "flink", "consumers"):
             shutil.rmtree(state_dir() / sub, ignore_errors=True)

@@ -19,3 +19,30 @@ def test_deploy_pipeline_twice_converges(pipeline_ready):
     assert steps["flink-rollout"]["action"] == "none"
     assert steps["flink-rollout"]["job_id"] == first["steps"]["flink-rollout"]["job_id"]
     assert [c["outcome"] for c in steps["deploy-consumers"]] == ["reused"] * 4
+
+
+def test_the_database_password_is_in_no_log_artifact_or_generated_file(pipeline_ready):
+    """After the flows ran: engine logs, consumer logs, Flink plans and the Prefect database never hold it."""
+    import os
+    from pathlib import Path
+
+    from prefect.settings import PREFECT_HOME
+
+    from pipeline.settings import ROOT, state_dir
+
+    secret = pipeline_ready.database.password.get_secret_value().encode()
+    allowed = {state_dir() / "secrets" / "db-password", state_dir() / "secrets" / "connect-secrets.properties"}
+    roots = [state_dir(), Path(PREFECT_HOME.value()), ROOT / "flink-jobs", ROOT / "connectors"]
+    leaks = []
+    for root in roots:
+        for dirpath, _, files in os.walk(root):
+            for name in files:
+                path = Path(dirpath) / name
+                if path in allowed or "dist" in path.parts or "jars" in path.parts or path.suffix == ".jar":
+                    continue
+                try:
+                    if secret in path.read_bytes():
+                        leaks.append(str(path))
+                except OSError:
+                    continue
+    assert leaks == []
