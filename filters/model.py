@@ -14,7 +14,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import Discriminator, Field, StrictBool, StrictStr, Tag, model_validator
 
@@ -22,20 +22,6 @@ from filters.javaregex import JavaRegexError, translate
 from filters.jsonpath import JsonPathError, Segment, is_json_path, parse_json_path
 from pipeline.base import StrictModel
 
-OPERATORS: tuple[str, ...] = (
-    "equals",
-    "notEquals",
-    "in",
-    "notIn",
-    "greaterThan",
-    "lessThan",
-    "greaterThanOrEqual",
-    "lessThanOrEqual",
-    "between",
-    "matches",
-    "isNull",
-    "isNotNull",
-)
 Operator = Literal[
     "equals",
     "notEquals",
@@ -50,6 +36,7 @@ Operator = Literal[
     "isNull",
     "isNotNull",
 ]
+OPERATORS: tuple[str, ...] = get_args(Operator)
 SINGLE_VALUE_OPERATORS = frozenset(
     {"equals", "notEquals", "greaterThan", "lessThan", "greaterThanOrEqual", "lessThanOrEqual", "matches"}
 )
