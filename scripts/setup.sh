@@ -14,6 +14,7 @@ have_pg_server || apt_missing+=(postgresql)
 command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null || apt_missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || apt_missing+=(maven)
 command -v runuser >/dev/null 2>&1 || apt_missing+=(util-linux)
+command -v chromium >/dev/null 2>&1 || apt_missing+=(chromium)  # headless browser for the Prefect UI test
 PY=""
 for cand in python3.11 python3; do
   if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then PY=$(command -v "$cand"); break; fi
