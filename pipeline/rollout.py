@@ -118,6 +118,13 @@ def running_jobs(rest: FlinkRest) -> list[dict]:
             for j in rest.running(JOB_NAME)]
 
 
+def plan_against_running(job: CompiledJob, rest: FlinkRest, deployments: Deployments) -> Plan:
+    """The plan for `job` given what Flink runs now and what we recorded about it."""
+    running = running_jobs(rest)
+    record = deployments.load(running[0]["fingerprint"]) if len(running) == 1 else None
+    return make_plan(fingerprint(job), routes_of(job), running, record["routes"] if record else None)
+
+
 def validate(gateway_url: str, statements: tuple[str, ...]) -> None:
     """Have Flink parse and plan the statements in a throwaway session; nothing is started."""
     with SqlGateway(gateway_url) as gw:

@@ -31,13 +31,7 @@ def ensure_output_topics(cfg: Settings, job: CompiledJob) -> dict[str, str]:
 
 @task(name="plan-rollout", **TRANSIENT_RETRIES)
 def plan_rollout(cfg: Settings, job: CompiledJob) -> rollout.Plan:
-    fp = rollout.fingerprint(job)
-    running = rollout.running_jobs(FlinkRest(cfg.flink_rest_url))
-    recorded = None
-    if len(running) == 1:
-        record = _deployments().load(running[0]["fingerprint"])
-        recorded = record["routes"] if record else None
-    plan = rollout.make_plan(fp, rollout.routes_of(job), running, recorded)
+    plan = rollout.plan_against_running(job, FlinkRest(cfg.flink_rest_url), _deployments())
     create_markdown_artifact(key="flink-rollout-plan", markdown=plan.markdown(rollout.routes_of(job)),
                              description=f"flink-rollout plan: {plan.action}")
     get_run_logger().info("plan %s: added %s, changed %s, removed %s, unchanged %s", plan.action,

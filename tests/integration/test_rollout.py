@@ -43,9 +43,7 @@ def deploy(cfg, filters_file: Path) -> dict:
     job = local_job(cfg, filters_file)
     rest = FlinkRest(cfg.flink_rest_url)
     deployments = rollout.Deployments(state_dir() / "flink" / "deployments")
-    running = rollout.running_jobs(rest)
-    record = deployments.load(running[0]["fingerprint"]) if len(running) == 1 else None
-    plan = rollout.make_plan(rollout.fingerprint(job), rollout.routes_of(job), running, record and record["routes"])
+    plan = rollout.plan_against_running(job, rest, deployments)
     result = rollout.apply(plan, job, gateway_url=cfg.sql_gateway_url, rest=rest, deployments=deployments,
                            savepoint_dir=f"file://{state_dir() / 'flink' / 'savepoints'}")
     return {"plan": plan, **result}
