@@ -46,6 +46,10 @@ def quiet_console_tracebacks() -> None:
                 handler.addFilter(_NoPipelineTraceback())
 
 
+# also when a Prefect worker's run process imports a flow module without going through main()
+quiet_console_tracebacks()
+
+
 def main(flow_fn: Callable) -> None:
     """Run a flow from the command line (`--environment`), with our exit codes and a one-line error."""
     import argparse
