@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
@@ -88,7 +87,3 @@ class TopicWatcher:
 
     def close(self) -> None:
         self.consumer.close()
-
-
-def sample_path(name: str) -> Path:
-    return SAMPLES / f"{name}.json"

@@ -11,7 +11,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -214,12 +213,3 @@ def tree_rss_mb(pid: int) -> float:
         except OSError:
             pass
     return total
-
-
-def wait_for(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(interval)
-    raise EnvironmentProblem(f"timed out after {timeout:.0f}s waiting for {what}")
