@@ -128,6 +128,7 @@ PORT_DEFAULTS = {
     "postgres": 55432,
     "kafka": 59092,
     "kafka_controller": 59093,
+    "kafka_sasl": 59094,
     "connect": 58083,
     "flink": 58081,
     "sql_gateway": 58090,

@@ -1,0 +1,196 @@
+"""The ports: what the core needs from an environment, as small Protocols, bundled as one `Environment`.
+
+The core (rollout, replication, smoke, provision, migration, inactivity) is written against these only.
+Adapters live in `environments/` (local engines, Confluent Cloud, AWS); `environments.build(settings)` is the
+one place that chooses them. Where targets behave differently the port says so with a capability flag
+(`SUPPORTS_SAVEPOINTS`, `MASKS_SECRETS`, ...) and the core branches on the flag, never on a name.
+
+Every method raises `pipeline.errors.PipelineError` subclasses only: `TransientError` for what is worth
+retrying (unreachable, 429, 5xx, timeouts), a specific error with one clear line otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from pipeline.business_events import Change
+
+
+# --- Kafka Connect ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TaskState:
+    id: int
+    state: str  # RUNNING | FAILED | PAUSED | UNASSIGNED | STOPPED (Confluent: free-form)
+    error: str | None = None  # first line of the trace / msg of a failed task
+
+
+@dataclass(frozen=True)
+class ConnectorState:
+    name: str
+    state: str  # RUNNING | PAUSED | FAILED | UNASSIGNED | PROVISIONING | DEGRADED | STOPPED
+    tasks: tuple[TaskState, ...] = ()
+    error: str | None = None  # the connector's own trace, first line
+
+    @property
+    def running(self) -> bool:
+        return self.state == "RUNNING" and bool(self.tasks) and all(t.state == "RUNNING" for t in self.tasks)
+
+    def failure(self) -> str | None:
+        """One line for the first FAILED connector or task, or None."""
+        if self.state == "FAILED":
+            return f"connector {self.name!r} FAILED: {self.error or 'no trace'}"
+        for t in self.tasks:
+            if t.state == "FAILED":
+                return f"connector {self.name!r} task {t.id} FAILED: {t.error or 'no trace'}"
+        return None
+
+
+@runtime_checkable
+class Connect(Protocol):
+    """Kafka Connect: the open-source REST API locally, Confluent's managed connectors in the cloud."""
+
+    #: secrets come back masked (`****`): "unchanged" must be decided without comparing them
+    MASKS_SECRETS: bool
+
+    def validate(self, name: str, config: dict[str, str]) -> list[str]: ...
+    def config(self, name: str) -> dict[str, str] | None: ...
+    def put_config(self, name: str, config: dict[str, str]) -> str: ...  # created | updated | unchanged
+    def status(self, name: str) -> ConnectorState | None: ...
+    def wait_running(self, name: str, timeout: float = 90.0) -> ConnectorState: ...
+    def pause(self, name: str) -> None: ...
+    def resume(self, name: str) -> None: ...
+    def delete(self, name: str) -> bool: ...
+    def offsets(self, name: str) -> list[dict]: ...  # [{"partition": {...}, "offset": {...}}]
+
+
+# --- Flink routing jobs -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunningJob:
+    id: str  # Flink job id locally, the statement name in Confluent Cloud
+    name: str
+    fingerprint: str
+
+
+@runtime_checkable
+class RoutingJobs(Protocol):
+    """Where the routing job runs: a Flink cluster through its SQL Gateway, or Confluent Flink statements.
+
+    A switch is `stop(old)` -> `start(new, resume_from=token)`; the token is what carries the read position
+    over: a savepoint path (SUPPORTS_SAVEPOINTS) or the old statement's name (`sql.tables.initial-offset-from`).
+    """
+
+    SUPPORTS_SAVEPOINTS: bool
+
+    def running(self) -> list[RunningJob]: ...
+    def validate(self, statements: Sequence[str]) -> None: ...
+    def start(self, statements: Sequence[str], name: str, resume_from: str | None = None) -> str: ...
+    def wait_running(self, job_id: str, timeout: float = 90.0) -> None: ...
+    def stop(self, job: RunningJob) -> str: ...  # the resume token
+    def restore(self, job: RunningJob, token: str, statements: Sequence[str]) -> str: ...  # job id running again
+    def cancel(self, job_id: str) -> None: ...
+    def exceptions(self, job_id: str) -> str | None: ...
+
+
+@runtime_checkable
+class RolloutStore(Protocol):
+    """Durable record of every routing job submitted: fingerprint -> routes and statements (plans, rollback)."""
+
+    def save(self, fingerprint: str, record: dict) -> None: ...
+    def load(self, fingerprint: str) -> dict | None: ...
+
+
+# --- Kafka, Schema Registry ---------------------------------------------------------------------------
+
+class TopicWatcher(Protocol):
+    def collect(self, want_ids: set[str], timeout: float = 60.0, min_per_id: int = 1) -> dict[str, list[dict]]: ...
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Kafka(Protocol):
+    def ensure_topic(self, name: str, partitions: int) -> str: ...  # created | grown | unchanged (...)
+    def group_active_on_topic(self, group: str, topic: str) -> bool: ...
+    def watch(self, topic: str) -> TopicWatcher: ...
+
+
+@runtime_checkable
+class SchemaRegistry(Protocol):
+    def ensure_schema(self, subject: str, schema: dict) -> str: ...  # registered | unchanged
+
+
+# --- Database and infrastructure ----------------------------------------------------------------------
+
+@runtime_checkable
+class Database(Protocol):
+    """The PostgreSQL that holds business_events (local server or Aurora), reached with psycopg."""
+
+    def where(self) -> str: ...  # host:port/dbname, for messages
+    def server_settings(self, names: Iterable[str]) -> dict[str, str]: ...
+    def execute_ddl(self, statements: Sequence[str]) -> None: ...  # one transaction
+    def query(self, sql: str, params: Sequence | dict | None = None) -> list[tuple]: ...
+    def execute(self, sql: str, params: Sequence | dict | None = None) -> None: ...
+    def apply_changes(self, changes: Sequence[Change]) -> None: ...  # one transaction each; sets committed_ms
+
+
+@dataclass(frozen=True)
+class ResourceCheck:
+    resource: str
+    outcome: str  # started | reused | exists | missing | ...
+    seconds: float = 0.0
+    detail: str = ""
+
+
+@runtime_checkable
+class Infrastructure(Protocol):
+    """The environment's servers: local processes started by the project, or cloud resources that must exist."""
+
+    #: whether `ensure_up` starts servers (local) or only checks that provisioned ones exist (cloud)
+    STARTS_SERVERS: bool
+
+    def ensure_up(self) -> list[ResourceCheck]: ...
+    def database_state(self) -> str: ...  # available | stopped | starting | stopping | ... (AWS vocabulary)
+    def start_database(self) -> str: ...  # the state after the request
+    def stop_database(self) -> str: ...
+    def replication_problems(self) -> list[str]: ...  # cloud-side settings (e.g. rds.logical_replication), with the fix
+
+
+@runtime_checkable
+class ConsumerFleet(Protocol):
+    def deploy(self) -> list[dict]: ...
+    def processed_path(self): ...  # where the consumers record what they processed (smoke test)
+    def stop(self) -> list[str]: ...
+
+
+# --- the bundle ---------------------------------------------------------------------------------------
+
+@dataclass
+class Environment:
+    """Everything a flow needs for one target, built by `environments.build(settings)`."""
+
+    name: str
+    kind: str  # local | cloud  (for messages only: the core branches on capabilities)
+    database: Database
+    connect: Connect
+    routing: RoutingJobs
+    kafka: Kafka
+    rollout_store: RolloutStore
+    infrastructure: Infrastructure
+    consumers: ConsumerFleet
+    schema_registry: SchemaRegistry | None = None  # only where tables are typed by a registry
+    closers: list = field(default_factory=list, repr=False)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+        self.closers.clear()
+
+    def __enter__(self) -> Environment:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
