@@ -161,7 +161,7 @@ class RestClient:
         """`404 Not Found: <the API's message>` (the message only when it adds something)."""
         head = f"{response.status_code} {response.reason_phrase}".strip()
         text = self.message(response)
-        return head if not text or text == head else f"{head}: {text}"
+        return head if not text or text.lower() in head.lower() else f"{head}: {text}"
 
     def fail(self, response: httpx.Response, error: type[PipelineError], what: str, *,
              fix: str | None = None) -> NoReturn:
