@@ -20,13 +20,13 @@ import uuid
 
 from filters.compiler import LocalOptions, compile_job
 from filters.loader import load_pipeline
-from pipeline.differential import bounded, isolate
-from pipeline.flink_gateway import FlinkRest, SqlGateway
-from pipeline.kafka_io import produce_json
-from pipeline.routing import FILTERS_FILE
-from pipeline.settings import settings, state_dir
-from pipeline.topics import ensure_topic
+from environments.kafka import KafkaClients
+from environments.local.bounded_run import bounded, isolate
+from environments.local.flink import FlinkRest, SqlGateway
+from environments.settings import load_settings
+from pipeline.paths import FILTERS_FILE
 from stack.local import LocalStack
+from stack.settings import state_dir
 
 KINDS = [("LoanCreated", "LoanCreated"), ("LoanPaymentSubmitted", "LoanPaymentSubmitted"), ("CarCreated", "CarCreated"),
          ("CarServiceDone", "CarServiceDone"), ("LoanUpdated", "LoanUpdated"), ("CarUpdated", "CarUpdated")]
@@ -58,7 +58,7 @@ def process_cpu_seconds(pid: int) -> float:
 
 def run_variant(cfg, statements_per_job: list[tuple[str, ...]], name: str) -> dict:
     rest = FlinkRest(cfg.flink_rest_url)
-    tm = LocalStack(cfg).flink[1]
+    tm = LocalStack(cfg.database).flink[1]
     tm_pid = _java_pid(tm.pid())
     cpu0 = process_cpu_seconds(tm_pid)
     job_ids = []
@@ -92,17 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.routing", description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
     args = parser.parse_args(argv)
-    cfg = settings()
-    LocalStack(cfg).up()
+    cfg = load_settings("local")
+    LocalStack(cfg.database).up()
+    kafka = KafkaClients(cfg.kafka)
     pipeline = load_pipeline(FILTERS_FILE)
     events = make_events(args.events)
     results = {}
     for variant in ("statement-set", "separate-inserts"):
         prefix = f"bench-{uuid.uuid4().hex[:6]}"
         isolated, _ = isolate(pipeline, prefix)
-        ensure_topic(cfg.kafka_bootstrap, isolated.source.topic, 3)
+        kafka.ensure_topic(isolated.source.topic, 3)
         t0 = time.monotonic()
-        produce_json(cfg.kafka_bootstrap, isolated.source.topic, events)
+        kafka.produce_json(isolated.source.topic, events)
         produced = time.monotonic() - t0
         job = compile_job(isolated, "local", local=LocalOptions(bootstrap_servers=cfg.kafka_bootstrap, group_id=prefix))
         statements = bounded(job)

@@ -7,12 +7,11 @@ per problem, no traceback), 2 crash (a bug: the traceback is printed).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, Protocol
 
 from filters.compiler import compile_job, generate_files
 from filters.evaluator import evaluate_events
@@ -58,13 +57,22 @@ def display_name(path: Path) -> str:
         return path.as_posix()
 
 
-def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+class FlinkChecker(Protocol):
+    """Has a running Flink parse and plan the generated statements (injected by the caller: this package
+    knows no server). `python -m environments.local.filters_cli` passes the local SQL Gateway."""
+
+    def reachable(self) -> bool: ...
+    def explain(self, statements: list[str]) -> None: ...  # raises a PipelineError with Flink's message
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None,
+         checker: FlinkChecker | None = None) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
         args = build_parser().parse_args(argv)
         if args.command == "validate":
-            return cmd_validate(args.file, out)
+            return cmd_validate(args.file, out, checker)
         if args.command == "generate":
             return cmd_generate(args.file, args.out_dir, args.check, out, err)
         return cmd_test(args.file, args.events, args.expect, out, err)
@@ -78,27 +86,17 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
         return 2
 
 
-def cmd_validate(file: Path, out: TextIO) -> int:
+def cmd_validate(file: Path, out: TextIO, checker: FlinkChecker | None = None) -> int:
     pipeline = load_pipeline(file)
     enabled = pipeline.enabled_filters
     print(f"{display_name(file)}: OK — {len(pipeline.filters)} filters, {len(enabled)} enabled", file=out)
     for f in enabled:
         print(f"  {f.id} -> {f.output_topic}", file=out)
-    checker = _flink_check()
-    if checker is not None and checker.gateway_reachable():
+    if checker is not None and checker.reachable():
         job = compile_job(pipeline, "local", source_name=display_name(file))
-        checker.explain_statements(list(job.statements))
+        checker.explain(list(job.statements))
         print("Flink SQL Gateway accepted the generated statements", file=out)
     return 0
-
-
-def _flink_check() -> Any:
-    try:
-        return importlib.import_module("filters.flink_check")
-    except ModuleNotFoundError as exc:
-        if exc.name != "filters.flink_check":
-            raise
-        return None
 
 
 def cmd_generate(file: Path, out_dir: Path, check: bool, out: TextIO, err: TextIO) -> int:

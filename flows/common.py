@@ -10,11 +10,9 @@ from prefect.artifacts import create_markdown_artifact
 
 from pipeline.cli import run_cli
 from pipeline.errors import PipelineError
-from pipeline.settings import Environment, Settings, load_settings
+from tasks.env import ENVIRONMENTS, settings_for
 
-
-def settings_for(environment: str) -> Settings:
-    return load_settings(environment)
+__all__ = ["main", "publish_summary", "settings_for"]
 
 
 def publish_summary(key: str, title: str, rows: list[tuple[str, str]]) -> None:
@@ -55,7 +53,7 @@ def main(flow_fn: Callable) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(prog=f"python -m {flow_fn.__module__}", description=flow_fn.description)
-    parser.add_argument("--environment", default="local", choices=[e.value for e in Environment])
+    parser.add_argument("--environment", default="local", choices=list(ENVIRONMENTS))
     args = parser.parse_args()
 
     def body() -> int:

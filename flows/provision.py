@@ -1,21 +1,23 @@
-"""provision: bring the environment's engines up and create raw-business-events."""
+"""provision: the environment's servers up (local) or checked (cloud), raw-business-events, its schema."""
 
 from __future__ import annotations
 
 from prefect import flow
 
 from flows.common import main, publish_summary, settings_for
-from tasks.provision import ensure_raw_topic, start_local_stack
+from tasks.provision import ensure_infrastructure, ensure_raw_topic, register_raw_schema
 
 
 @flow(name="provision", log_prints=True)
 def provision(environment: str = "local") -> dict:
     cfg = settings_for(environment)
-    engines = start_local_stack(cfg)
+    resources = ensure_infrastructure(cfg)
     topic = ensure_raw_topic(cfg)
-    rows = [(e["engine"], f"{e['outcome']} ({e['seconds']}s)") for e in engines] + [(cfg.raw_topic, topic)]
+    schema = register_raw_schema(cfg)
+    rows = [(r["resource"], f"{r['outcome']} ({r['seconds']}s) {r['detail']}".strip()) for r in resources]
+    rows += [(cfg.raw_topic, topic), (f"{cfg.raw_topic}-value schema", schema)]
     publish_summary("provision", f"provision ({environment})", rows)
-    return {"engines": engines, "raw_topic": topic}
+    return {"resources": resources, "raw_topic": topic, "schema": schema}
 
 
 if __name__ == "__main__":

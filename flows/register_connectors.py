@@ -5,13 +5,13 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.common import main, publish_summary, settings_for
-from tasks.connectors import register_local_connector_task
+from tasks.connectors import register_connector_task
 
 
 @flow(name="register-connectors", log_prints=True)
 def register_connectors(environment: str = "local") -> dict:
     cfg = settings_for(environment)
-    result = register_local_connector_task(cfg)
+    result = register_connector_task(cfg)
     publish_summary("register-connectors", f"register-connectors ({environment})",
                     [(result["connector"], f"{result['outcome']}, {result['state']}, tasks {result['tasks']}")])
     return result

@@ -11,7 +11,7 @@ retrying (unreachable, 429, 5xx, timeouts), a specific error with one clear line
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -85,13 +85,15 @@ class RoutingJobs(Protocol):
     """
 
     SUPPORTS_SAVEPOINTS: bool
+    DIALECT: str  # the filters compiler's dialect: local | confluent
 
+    def compile_options(self) -> dict: ...  # keyword arguments for filters.compiler.compile_job
     def running(self) -> list[RunningJob]: ...
     def validate(self, statements: Sequence[str]) -> None: ...
     def start(self, statements: Sequence[str], name: str, resume_from: str | None = None) -> str: ...
     def wait_running(self, job_id: str, timeout: float = 90.0) -> None: ...
     def stop(self, job: RunningJob) -> str: ...  # the resume token
-    def restore(self, job: RunningJob, token: str, statements: Sequence[str]) -> str: ...  # job id running again
+    def restore(self, job: RunningJob, token: str, statements: Sequence[str] | None) -> str: ...  # running again
     def cancel(self, job_id: str) -> None: ...
     def exceptions(self, job_id: str) -> str | None: ...
 
@@ -182,6 +184,9 @@ class Environment:
     infrastructure: Infrastructure
     consumers: ConsumerFleet
     schema_registry: SchemaRegistry | None = None  # only where tables are typed by a registry
+    #: the capture connector's (name, config) for this target; secrets as references or real values that
+    #: only ever travel to the Connect API (never logged)
+    connector_config: Callable[[], tuple[str, dict[str, str]]] | None = field(default=None, repr=False)
     closers: list = field(default_factory=list, repr=False)
 
     def close(self) -> None:

@@ -1,28 +1,15 @@
-"""The routing job the local environment runs: filters/filters.yaml compiled for open-source Flink."""
+"""The routing job an environment runs: the filters compiled in the dialect its RoutingJobs adapter speaks."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from filters.compiler import CompiledJob, LocalOptions, compile_job
+from filters.compiler import CompiledJob, compile_job
 from filters.loader import load_pipeline
-from pipeline.settings import ROOT, Settings
-
-FILTERS_FILE = ROOT / "filters" / "filters.yaml"
-
-
-def local_options(cfg: Settings) -> LocalOptions:
-    # exactly-once sinks: with stop-with-savepoint this is what makes a job switch lose and duplicate nothing
-    return LocalOptions(bootstrap_servers=cfg.kafka_bootstrap, delivery_guarantee="exactly-once")
+from pipeline.paths import FILTERS_FILE, display
+from pipeline.ports import RoutingJobs
 
 
-def local_job(cfg: Settings, filters_file: Path = FILTERS_FILE) -> CompiledJob:
+def routing_job(jobs: RoutingJobs, filters_file: Path = FILTERS_FILE) -> CompiledJob:
     pipeline = load_pipeline(filters_file)
-    return compile_job(pipeline, "local", local=local_options(cfg), source_name=_display(filters_file))
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(Path(path).resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
+    return compile_job(pipeline, jobs.DIALECT, source_name=display(filters_file), **jobs.compile_options())

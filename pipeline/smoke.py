@@ -14,25 +14,15 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-import psycopg
-
 from consumers.output import read_processed
 from consumers.registry import CONSUMERS
 from filters.evaluator import evaluate_event
 from filters.model import Pipeline
+from pipeline.business_events import Change, load_sample, raw_shape, row_from_event
 from pipeline.errors import PipelineError
-from pipeline.events import TopicWatcher, load_sample, row_from_event
-from pipeline.settings import Settings
+from pipeline.ports import Environment
 
 ROUTED_SAMPLES = ["loan-created", "loan-payment-submitted", "car-created", "car-service-done"]
-
-
-@dataclass
-class Change:
-    id: str
-    op: str  # c | u | d
-    row: dict
-    committed_ms: int = 0
 
 
 @dataclass
@@ -78,14 +68,6 @@ def plan_changes(run: str, copies: int = 10) -> list[Change]:
     return changes
 
 
-def raw_shape(change: Change) -> dict:
-    """What the connector writes for a change (the fields the filters can see)."""
-    row = change.row
-    return {"id": row["id"], "event_name": row["event_name"], "event_type": row["event_type"],
-            "created_date": row["created_date"], "saved_date": row["saved_date"], "event_data": row["event_data"],
-            "__op": change.op, "__table": "business_events", "__deleted": "true" if change.op == "d" else "false"}
-
-
 def expected_routing(pipeline: Pipeline, changes: list[Change]) -> dict[str, Counter]:
     expected: dict[str, Counter] = {f.output_topic: Counter() for f in pipeline.enabled_filters}
     for change in changes:
@@ -94,34 +76,19 @@ def expected_routing(pipeline: Pipeline, changes: list[Change]) -> dict[str, Cou
     return expected
 
 
-def apply_changes(cfg: Settings, changes: list[Change]) -> None:
-    """Each change in its own transaction; its commit time is the start of its latency."""
-    from pipeline.events import INSERT
-
-    with psycopg.connect(**cfg.database.conninfo(), autocommit=True) as conn:
-        for change in changes:
-            if change.op == "c":
-                conn.execute(INSERT, change.row)
-            elif change.op == "u":
-                conn.execute("UPDATE business_events SET saved_date = %(saved_date)s, event_type = %(event_type)s "
-                             "WHERE id = %(id)s", change.row)
-            else:
-                conn.execute("DELETE FROM business_events WHERE id = %s", (change.id,))
-            change.committed_ms = int(time.time() * 1000)
-
-
-def run_smoke(cfg: Settings, pipeline: Pipeline, processed_path, copies: int = 10, timeout: float = 90.0,
+def run_smoke(env: Environment, pipeline: Pipeline, copies: int = 10, timeout: float = 90.0,
               settle: float = 5.0) -> SmokeResult:
     run = f"smoke-{uuid.uuid4().hex[:10]}"
     changes = plan_changes(run, copies)
     expected = expected_routing(pipeline, changes)
     if not any(expected.values()):
         raise PipelineError("the smoke test's sample events match no route in the filters; nothing would be checked")
-    watchers = {topic: TopicWatcher(cfg.kafka_bootstrap, topic) for topic in expected}
+    processed_path = env.consumers.processed_path()
+    watchers = {topic: env.kafka.watch(topic) for topic in expected}
     ids = {c.id for c in changes}
     delivered: dict[str, Counter] = {t: Counter() for t in expected}
     try:
-        apply_changes(cfg, changes)
+        env.database.apply_changes(changes)
         deadline = time.monotonic() + timeout
         settled_at = None
         while time.monotonic() < deadline:

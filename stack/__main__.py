@@ -18,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     def body() -> int:
         from stack import dist
         from stack.local import LocalStack
+        from stack.process import stop_supervised
+        from stack.settings import state_dir
 
         if args.command == "fetch":
             for name, path in dist.fetch_all().items():
@@ -30,18 +32,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{r.engine:18s} {r.outcome:8s} {r.seconds:6.1f}s")
             print(f"stack ready in {time.monotonic() - t0:.1f}s")
         elif args.command == "down":
-            from pipeline.consumer_fleet import stop_consumers
-
             # the consumers read from this stack's Kafka: stop them first
-            stopped = [f"consumer-{c}" for c in stop_consumers(stack.cfg)] + stack.down()
+            stopped = stop_supervised(state_dir() / "consumers") + stack.down()
             print("stopped:", ", ".join(stopped) or "nothing was running")
         elif args.command == "status":
             for row in stack.status():
                 print(json.dumps(row))
         elif args.command == "reset":
-            from pipeline.consumer_fleet import stop_consumers
-
-            stop_consumers(stack.cfg)
+            stop_supervised(state_dir() / "consumers")
             stack.reset()
             print("local stack stopped and its data removed")
         return 0

@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 from pipeline.errors import EnvironmentProblem
-from pipeline.settings import ROOT, state_dir
+from pipeline.paths import ROOT
+from stack.settings import state_dir
 
 MAVEN_DIR = ROOT / "stack" / "maven"
 FLINK_VERSION = "2.2.1"  # must match the Flink line of flink-sql-connector-kafka in stack/maven/flink/pom.xml

@@ -9,11 +9,12 @@ import shutil
 import time
 from dataclasses import dataclass
 
-from pipeline.settings import Settings, local_ports, settings, state_dir
+from pipeline.database_settings import DatabaseSettings
 from stack.flink import flink_engines
 from stack.kafka import KafkaBroker, KafkaConnect
 from stack.postgres import Postgres
 from stack.process import Engine
+from stack.settings import local_password, local_ports, state_dir
 
 
 @dataclass
@@ -24,11 +25,11 @@ class StartReport:
 
 
 class LocalStack:
-    def __init__(self, cfg: Settings | None = None):
-        self.cfg = cfg or settings()
+    def __init__(self, database: DatabaseSettings | None = None):
         ports = local_ports()
         root = state_dir()
-        self.postgres = Postgres(root / "postgres", self.cfg.database)
+        self.database = database or DatabaseSettings(port=ports["postgres"], password=local_password())
+        self.postgres = Postgres(root / "postgres", self.database)
         self.kafka = KafkaBroker(root / "kafka", ports["kafka"], ports["kafka_controller"])
         self.connect = KafkaConnect(root / "connect", ports["connect"], self.kafka.bootstrap)
         self.flink = flink_engines(root / "flink", ports["flink"], ports["sql_gateway"], ports["flink_rpc"])

@@ -19,7 +19,7 @@ import psycopg
 from psycopg import sql
 
 from pipeline.errors import EnvironmentProblem
-from pipeline.settings import DatabaseSettings
+from pipeline.database_settings import DatabaseSettings
 from stack.process import Engine, pid_alive, port_open
 
 SUPERUSER = "postgres"

@@ -213,3 +213,13 @@ def tree_rss_mb(pid: int) -> float:
         except OSError:
             pass
     return total
+
+
+def stop_supervised(folder: Path) -> list[str]:
+    """Stop every process supervised from `folder` (one `<name>.pid` each), e.g. the consumers."""
+    stopped = []
+    for pid_file in sorted(folder.glob("*.pid")):
+        engine = Engine(name=pid_file.stem, home=folder, ports={})
+        if engine.stop():
+            stopped.append(engine.name)
+    return stopped

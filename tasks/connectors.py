@@ -2,14 +2,16 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 
-from connectors.register import register_local_connector
-from pipeline.settings import Settings
+from connectors.register import register_connector
+from tasks.env import Settings, environment
 from tasks.retry import TRANSIENT_RETRIES
 
 
-@task(name="register-local-connector", **TRANSIENT_RETRIES)
-def register_local_connector_task(cfg: Settings) -> dict:
-    result = register_local_connector(cfg)
+@task(name="register-connector", **TRANSIENT_RETRIES)
+def register_connector_task(cfg: Settings) -> dict:
+    with environment(cfg) as env:
+        name, config = env.connector_config()
+        result = register_connector(env.connect, name, config)
     get_run_logger().info("connector %s %s: %s, tasks %s", result["connector"], result["outcome"],
                           result["state"], result["tasks"])
     return result

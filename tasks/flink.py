@@ -7,31 +7,29 @@ from prefect.artifacts import create_markdown_artifact
 
 from filters.compiler import CompiledJob
 from pipeline import rollout
-from pipeline.flink_gateway import FlinkRest
-from pipeline.routing import FILTERS_FILE, local_job
-from pipeline.settings import Settings, state_dir
-from pipeline.topics import ensure_topic
+from pipeline.paths import FILTERS_FILE
+from pipeline.routing import routing_job
+from tasks.env import Settings, environment
 from tasks.retry import TRANSIENT_RETRIES
-
-
-def _deployments() -> rollout.Deployments:
-    return rollout.Deployments(state_dir() / "flink" / "deployments")
 
 
 @task(name="compile-routing-job")
 def compile_routing_job(cfg: Settings, filters_file: str | None = None) -> CompiledJob:
-    return local_job(cfg, Path(filters_file) if filters_file else FILTERS_FILE)
+    with environment(cfg) as env:
+        return routing_job(env.routing, Path(filters_file) if filters_file else FILTERS_FILE)
 
 
 @task(name="ensure-output-topics", **TRANSIENT_RETRIES)
 def ensure_output_topics(cfg: Settings, job: CompiledJob) -> dict[str, str]:
     """Filtered topics with the raw topic's partition count (keyed by id, so per-id order holds)."""
-    return {r.output_topic: ensure_topic(cfg.kafka_bootstrap, r.output_topic, cfg.raw_topic_partitions) for r in job.routes}
+    with environment(cfg) as env:
+        return {r.output_topic: env.kafka.ensure_topic(r.output_topic, cfg.raw_topic_partitions) for r in job.routes}
 
 
 @task(name="plan-rollout", **TRANSIENT_RETRIES)
 def plan_rollout(cfg: Settings, job: CompiledJob) -> rollout.Plan:
-    plan = rollout.plan_against_running(job, FlinkRest(cfg.flink_rest_url), _deployments())
+    with environment(cfg) as env:
+        plan = rollout.plan_against_running(job, env.routing, env.rollout_store)
     create_markdown_artifact(key="flink-rollout-plan", markdown=plan.markdown(rollout.routes_of(job)),
                              description=f"flink-rollout plan: {plan.action}")
     get_run_logger().info("plan %s: added %s, changed %s, removed %s, unchanged %s", plan.action,
@@ -42,7 +40,7 @@ def plan_rollout(cfg: Settings, job: CompiledJob) -> rollout.Plan:
 @task(name="apply-rollout")
 def apply_rollout(cfg: Settings, plan: rollout.Plan, job: CompiledJob) -> dict:
     # not retried automatically: a half-done switch is resolved inside apply (restore), never by re-running it blind
-    result = rollout.apply(plan, job, gateway_url=cfg.sql_gateway_url, rest=FlinkRest(cfg.flink_rest_url),
-                           deployments=_deployments(), savepoint_dir=f"file://{state_dir() / 'flink' / 'savepoints'}")
+    with environment(cfg) as env:
+        result = rollout.apply(plan, job, env.routing, env.rollout_store)
     get_run_logger().info("rollout %s: job %s", result["action"], result["job_id"])
     return result

@@ -8,12 +8,15 @@ RETRY_DELAYS = [1, 3, 9]
 
 
 def only_transient(task, task_run, state) -> bool:
-    """Prefect retry_condition_fn: retry a TransientError (or a non-pipeline I/O error), never a real failure."""
+    """Prefect retry_condition_fn: retry a TransientError (or a network-level error), never a real failure.
+
+    Only connection-level OSErrors count: a FileNotFoundError or PermissionError will not heal by waiting.
+    """
     try:
         state.result()
     except PipelineError as err:
         return err.transient
-    except (ConnectionError, TimeoutError, OSError):
+    except (ConnectionError, TimeoutError):
         return True
     except Exception:
         return False

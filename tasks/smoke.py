@@ -4,17 +4,17 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_table_artifact
 
 from filters.loader import load_pipeline
-from pipeline.consumer_fleet import processed_output
 from pipeline.errors import PipelineError
-from pipeline.routing import FILTERS_FILE
-from pipeline.settings import Settings
+from pipeline.paths import FILTERS_FILE
 from pipeline.smoke import report_rows, run_smoke
+from tasks.env import Settings, environment
 
 
 @task(name="smoke-test")
 def smoke_test_task(cfg: Settings) -> dict:
     pipeline = load_pipeline(FILTERS_FILE)
-    result = run_smoke(cfg, pipeline, processed_output())
+    with environment(cfg) as env:
+        result = run_smoke(env, pipeline)
     rows = report_rows(result, pipeline)
     create_table_artifact(key="smoke-test", table=rows,
                           description=f"smoke test {result.run}: per-route counts and commit->consumer latency (ms)")

@@ -9,10 +9,11 @@ import socket
 
 import pytest
 
-from connectors.register import register_local_connector
+from connectors.register import register_connector
+from environments.factory import build
+from environments.kafka import KafkaClients
+from environments.settings import load_settings
 from pipeline.replication import setup_replication
-from pipeline.settings import load_settings
-from pipeline.topics import ensure_topic
 from stack.local import LocalStack
 
 
@@ -23,17 +24,30 @@ def cfg():
 
 @pytest.fixture(scope="session")
 def stack(cfg):
-    local = LocalStack(cfg)
+    local = LocalStack(cfg.database)
     local.up()
     return local
 
 
 @pytest.fixture(scope="session")
-def pipeline_ready(cfg, stack):
+def env(cfg, stack):
+    """The local environment's adapters, as the flows' tasks get them."""
+    environment = build(cfg)
+    yield environment
+    environment.close()
+
+
+@pytest.fixture(scope="session")
+def kafka(cfg) -> KafkaClients:
+    return KafkaClients(cfg.kafka)
+
+
+@pytest.fixture(scope="session")
+def pipeline_ready(cfg, env):
     """provision -> replication-setup -> register-connectors, through the same functions the flows call."""
-    ensure_topic(cfg.kafka_bootstrap, cfg.raw_topic, cfg.raw_topic_partitions)
-    setup_replication(cfg.database)
-    register_local_connector(cfg)
+    env.kafka.ensure_topic(cfg.raw_topic, cfg.raw_topic_partitions)
+    setup_replication(env.database, cfg.database.slot_name, cfg.database.publication)
+    register_connector(env.connect, *env.connector_config())
     return cfg
 
 

@@ -13,28 +13,40 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from connectors.connect_client import ConnectClient
-from connectors.register import register_local_connector
+from connectors.register import register_connector
+from environments.local.connect import LocalConnect
+from environments.postgres import PostgresDatabase
 from pipeline.errors import ConnectorError, DatabaseError, EnvironmentProblem, TransientError
+from pipeline.paths import ROOT
 from pipeline.replication import setup_replication
-from pipeline.settings import ROOT, state_dir
+from stack.settings import state_dir
 from stack.kafka import KafkaBroker
 from stack.postgres import Postgres
 from tests.integration.conftest import free_port
+
+
+def setup(db):
+    """replication-setup's core, on a database the test chose."""
+    return setup_replication(PostgresDatabase(db), db.slot_name, db.publication)
+
+
+def register(env, name: str, overrides: dict, timeout: float = 90.0) -> dict:
+    _, config = env.connector_config()
+    return register_connector(env.connect, name, {**config, **overrides}, timeout=timeout)
 
 
 def test_unreachable_database(cfg):
     port = free_port()
     db = cfg.database.model_copy(update={"port": port})
     with pytest.raises(TransientError) as info:
-        setup_replication(db)
+        setup(db)
     assert str(info.value).startswith(f"cannot reach PostgreSQL at 127.0.0.1:{port}/cdc: Connection refused")
 
 
 def test_wrong_credentials_name_the_user_and_hide_the_password(cfg, stack):
     db = cfg.database.model_copy(update={"password": SecretStr("not-the-password-123")})
     with pytest.raises(DatabaseError) as info:
-        setup_replication(db)
+        setup(db)
     assert str(info.value) == (f"PostgreSQL at 127.0.0.1:{db.port}/cdc refused the credentials of user 'cdc'"
                                " — fix: check CDC_DB_USER / CDC_DB_PASSWORD")
     assert "not-the-password-123" not in str(info.value)
@@ -48,8 +60,8 @@ def test_wal_level_not_logical_fails_with_the_fix_and_creates_nothing(cfg):
     try:
         server.start()
         with pytest.raises(DatabaseError) as info:
-            setup_replication(db)
-        assert str(info.value) == ("wal_level is 'replica', logical replication needs logical"
+            setup(db)
+        assert str(info.value) == (f"wal_level is 'replica' on 127.0.0.1:{db.port}/cdc, logical replication needs logical"
                                    " — fix: ALTER SYSTEM SET wal_level = logical; then restart PostgreSQL")
         with psycopg.connect(**db.conninfo()) as conn:
             assert conn.execute("SELECT to_regclass('business_events')").fetchone()[0] is None
@@ -70,23 +82,23 @@ def test_busy_port_is_one_line(tmp_path):
                                " — fix: stop that process or choose another port with CDC_KAFKA_PORT=<port>")
 
 
-def test_connector_config_rejected_by_connect_registers_nothing(pipeline_ready):
+def test_connector_config_rejected_by_connect_registers_nothing(pipeline_ready, env):
     name = f"bad-config-{uuid.uuid4().hex[:6]}"
     with pytest.raises(ConnectorError) as info:
-        register_local_connector(pipeline_ready, name=name, overrides={"snapshot.mode": "sometimes"})
+        register(env, name, {"snapshot.mode": "sometimes"})
     message = str(info.value)
     assert message.startswith(f"Kafka Connect rejected the config of '{name}': snapshot.mode:")
     assert "\n" not in message
-    assert ConnectClient(pipeline_ready.connect_url).status(name) is None
+    assert env.connect.status(name) is None
 
 
-def test_failed_task_ends_with_its_error_summary(pipeline_ready):
+def test_failed_task_ends_with_its_error_summary(pipeline_ready, env):
     """Valid config, but the publication does not exist and may not be auto-created: the task FAILS."""
     name = f"failing-{uuid.uuid4().hex[:6]}"
-    client = ConnectClient(pipeline_ready.connect_url)
+    client: LocalConnect = env.connect
     try:
         with pytest.raises(ConnectorError) as info:
-            register_local_connector(pipeline_ready, name=name, timeout=60, overrides={
+            register(env, name, timeout=60, overrides={
                 "publication.name": "no_such_publication", "slot.name": f"unused_{name.replace('-', '_')}",
                 "topic.prefix": name})
         assert f"connector '{name}'" in str(info.value) and "FAILED" in str(info.value)

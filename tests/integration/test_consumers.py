@@ -22,8 +22,8 @@ from confluent_kafka.admin import AdminClient
 
 from consumers.output import read_processed
 from consumers.registry import get_consumer
-from pipeline.settings import ROOT
-from pipeline.topics import ensure_topic
+from environments.kafka import KafkaClients
+from pipeline.paths import ROOT
 from tests.unit.consumers.samples import as_bytes, loan_created
 
 
@@ -145,7 +145,7 @@ def by_partition(records) -> dict[int, list[int]]:
 
 def test_poison_messages_go_to_the_dlq_and_every_good_event_is_processed(cfg, scratch, tmp_path):
     topic, group, runs = scratch
-    ensure_topic(cfg.kafka_bootstrap, topic, 2)
+    KafkaClients(cfg.kafka).ensure_topic(topic, 2)
     bad_data = loan_created("p-data")
     bad_data["event_data"] = '{"eventHeader": {"uuid": '
     no_id = loan_created("p-id")
@@ -201,7 +201,7 @@ def test_poison_messages_go_to_the_dlq_and_every_good_event_is_processed(cfg, sc
 
 def test_restart_after_sigkill_loses_nothing(cfg, scratch, tmp_path):
     topic, group, runs = scratch
-    ensure_topic(cfg.kafka_bootstrap, topic, 3)
+    KafkaClients(cfg.kafka).ensure_topic(topic, 3)
     ids = [f"kill-{i:03d}" for i in range(150)]
     produce(cfg.kafka_bootstrap, topic, [(i.encode(), as_bytes(loan_created(i))) for i in ids], partitions=3)
 
@@ -231,7 +231,7 @@ def test_restart_after_sigkill_loses_nothing(cfg, scratch, tmp_path):
 
 def test_sigterm_finishes_commits_and_restart_continues_exactly_after(cfg, scratch, tmp_path):
     topic, group, runs = scratch
-    ensure_topic(cfg.kafka_bootstrap, topic, 3)
+    KafkaClients(cfg.kafka).ensure_topic(topic, 3)
     ids = [f"term-{i:03d}" for i in range(150)]
     produce(cfg.kafka_bootstrap, topic, [(i.encode(), as_bytes(loan_created(i))) for i in ids], partitions=3)
 

@@ -12,8 +12,8 @@ import json
 from filters.edge_events import generate_events
 from filters.evaluator import evaluate_events
 from filters.loader import load_pipeline
-from pipeline.differential import run_through_flink
-from pipeline.settings import ROOT
+from environments.local.bounded_run import run_through_flink
+from pipeline.paths import ROOT
 
 EVENTS = 1500
 

@@ -11,7 +11,8 @@ def test_deploy_pipeline_twice_converges(pipeline_ready):
     for run in (first, second):
         assert all(r["expected"] == r["in_topic"] == r["processed"] == 10 for r in run["steps"]["smoke-test"]["routes"])
     steps = second["steps"]
-    assert all(e["outcome"] == "reused" for e in steps["provision"]["engines"])
+    assert all(e["outcome"] == "reused" for e in steps["provision"]["resources"])
+    assert steps["provision"]["schema"] == "not needed (no schema registry)"
     assert steps["provision"]["raw_topic"] == "unchanged"
     assert steps["replication-setup"]["changed"] == []
     assert steps["register-connectors"]["outcome"] == "unchanged"
@@ -28,7 +29,8 @@ def test_the_database_password_is_in_no_log_artifact_or_generated_file(pipeline_
 
     from prefect.settings import PREFECT_HOME
 
-    from pipeline.settings import ROOT, state_dir
+    from pipeline.paths import ROOT
+    from stack.settings import state_dir
 
     secret = pipeline_ready.database.password.get_secret_value().encode()
     allowed = {state_dir() / "secrets" / "db-password", state_dir() / "secrets" / "connect-secrets.properties"}

@@ -9,7 +9,8 @@ import uuid
 
 import psycopg
 
-from pipeline.events import TopicWatcher, insert_rows, load_sample, row_from_event, without_meta
+from environments.kafka import without_meta
+from pipeline.business_events import Change, load_sample, row_from_event
 
 FLAT_KEYS = {"id", "event_name", "event_type", "created_date", "saved_date", "event_data",
              "__op", "__table", "__ts_ms", "__deleted"}
@@ -25,13 +26,13 @@ def _stored(cfg, event_id: str):
         return conn.execute("SELECT event_data FROM business_events WHERE id = %s", (event_id,)).fetchone()
 
 
-def test_insert_update_delete_arrive_with_the_flat_shape(pipeline_ready):
+def test_insert_update_delete_arrive_with_the_flat_shape(pipeline_ready, env):
     cfg = pipeline_ready
     a, b = _ids("crud", 2)
-    watcher = TopicWatcher(cfg.kafka_bootstrap, cfg.raw_topic)
+    watcher = env.kafka.watch(cfg.raw_topic)
     try:
-        insert_rows(cfg.database, [row_from_event(load_sample("loan-created"), a),
-                                   row_from_event(load_sample("loan-created"), b)])
+        env.database.apply_changes([Change(a, "c", row_from_event(load_sample("loan-created"), a)),
+                                    Change(b, "c", row_from_event(load_sample("loan-created"), b))])
         stored_a = _stored(cfg, a)[0]
         with psycopg.connect(**cfg.database.conninfo()) as conn:
             conn.execute("UPDATE business_events SET event_type = 'LoanUpdated' WHERE id = %s", (a,))
@@ -65,15 +66,15 @@ def test_insert_update_delete_arrive_with_the_flat_shape(pipeline_ready):
     assert json.loads(delete_b["event_data"])["eventHeader"]["uuid"] == b
 
 
-def test_update_of_a_large_toasted_event_data_delivers_it_whole(pipeline_ready):
+def test_update_of_a_large_toasted_event_data_delivers_it_whole(pipeline_ready, env):
     cfg = pipeline_ready
     [big] = _ids("toast", 1)
     event = load_sample("loan-created")
     # incompressible payload so PostgreSQL must store it out of line (TOAST), well over 8 KB
     event["eventBody"]["attachments"] = [base64.b64encode(os.urandom(3000)).decode() for _ in range(12)]
-    watcher = TopicWatcher(cfg.kafka_bootstrap, cfg.raw_topic)
+    watcher = env.kafka.watch(cfg.raw_topic)
     try:
-        insert_rows(cfg.database, [row_from_event(event, big)])
+        env.database.apply_changes([Change(big, "c", row_from_event(event, big))])
         with psycopg.connect(**cfg.database.conninfo()) as conn:
             stored_size = conn.execute("SELECT pg_column_size(event_data) FROM business_events WHERE id = %s",
                                        (big,)).fetchone()[0]

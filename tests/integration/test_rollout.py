@@ -8,18 +8,17 @@ import threading
 import time
 import uuid
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from filters.evaluator import evaluate_events
 from filters.loader import load_pipeline
+from environments.factory import build
 from pipeline import rollout
 from pipeline.errors import FlinkError
-from pipeline.flink_gateway import FlinkRest
-from pipeline.kafka_io import produce_json, read_to_end
-from pipeline.routing import FILTERS_FILE, local_job
-from pipeline.settings import state_dir
+from pipeline.paths import FILTERS_FILE
+from pipeline.routing import routing_job
+from tests.integration.helpers import deploy, ids_by_topic, produce_json
 
 SEED_TOPICS = ["filtered-loan-created-events", "filtered-loan-payment-submitted-events",
                "filtered-service-events", "filtered-car-created-events"]
@@ -37,21 +36,6 @@ def raw_event(event_id: str, name: str, etype: str | None, op: str = "c", amount
     return {"id": event_id, "event_name": name, "event_type": etype, "created_date": "2026-11-24T10:00:00Z",
             "saved_date": "2026-11-24T10:00:01Z", "event_data": json.dumps(data), "__op": op,
             "__table": "business_events", "__ts_ms": int(time.time() * 1000), "__deleted": str(op == "d").lower()}
-
-
-def deploy(cfg, filters_file: Path) -> dict:
-    job = local_job(cfg, filters_file)
-    rest = FlinkRest(cfg.flink_rest_url)
-    deployments = rollout.Deployments(state_dir() / "flink" / "deployments")
-    plan = rollout.plan_against_running(job, rest, deployments)
-    result = rollout.apply(plan, job, gateway_url=cfg.sql_gateway_url, rest=rest, deployments=deployments,
-                           savepoint_dir=f"file://{state_dir() / 'flink' / 'savepoints'}")
-    return {"plan": plan, **result}
-
-
-def ids_by_topic(cfg, topics: list[str], prefix: str) -> dict[str, list[str]]:
-    return {t: [r["id"] for r in read_to_end(cfg.kafka_bootstrap, t) if str(r.get("id", "")).startswith(prefix)]
-            for t in topics}
 
 
 def wait_for(cfg, topics, prefix, expected: dict[str, set[str]], timeout=90.0) -> dict[str, list[str]]:
@@ -76,7 +60,7 @@ def test_routes_match_the_evaluator_for_all_routes_and_negatives(routing):
     cfg = routing
     prefix = f"route-{uuid.uuid4().hex[:8]}-"
     events = [raw_event(f"{prefix}{i}", *KINDS[i % len(KINDS)], op="cudr"[(i // len(KINDS)) % 4]) for i in range(56)]
-    produce_json(cfg.kafka_bootstrap, cfg.raw_topic, events)
+    produce_json(cfg, cfg.raw_topic, events)
     predicted = evaluate_events(load_pipeline(FILTERS_FILE), events)
     expected = {t: {p["id"] for p in predicted if t in p["topics"]} for t in SEED_TOPICS}
     assert all(expected.values()), "every route must have positives"
@@ -106,7 +90,7 @@ def test_route_change_mid_stream_loses_and_duplicates_nothing(routing, tmp_path)
 
     def produce():
         for start in range(0, len(events), 100):  # ~12 s of steady traffic
-            produce_json(cfg.kafka_bootstrap, cfg.raw_topic, events[start:start + 100])
+            produce_json(cfg, cfg.raw_topic, events[start:start + 100])
             time.sleep(0.5)
         done.set()
 
@@ -134,17 +118,15 @@ def test_route_change_mid_stream_loses_and_duplicates_nothing(routing, tmp_path)
 
 
 def test_sql_flink_rejects_fails_with_flinks_message_and_keeps_the_old_job(routing):
-    cfg = routing
-    rest = FlinkRest(cfg.flink_rest_url)
-    before = rollout.running_jobs(rest)
-    assert len(before) == 1
-    job = local_job(cfg)
-    broken = dataclasses.replace(job, statement_set=job.statement_set.replace("`event_type` =", "`no_such_column` =", 1))
-    plan = rollout.Plan("replace", "badbadbadbad", running=before)
-    with pytest.raises(FlinkError) as info:
-        rollout.apply(plan, broken, gateway_url=cfg.sql_gateway_url, rest=rest,
-                      deployments=rollout.Deployments(state_dir() / "flink" / "deployments"), savepoint_dir="file:///tmp")
-    assert "no_such_column" in str(info.value) and "\n" not in str(info.value)
-    after = rollout.running_jobs(rest)
-    assert [j["id"] for j in after] == [j["id"] for j in before]
-    assert rest.job(after[0]["id"])["state"] == "RUNNING"
+    with build(routing) as env:
+        before = env.routing.running()
+        assert len(before) == 1
+        job = routing_job(env.routing)
+        broken = dataclasses.replace(job, statement_set=job.statement_set.replace("`event_type` =", "`no_such_column` =", 1))
+        plan = rollout.Plan("replace", "badbadbadbad", running=[vars(j) for j in before])
+        with pytest.raises(FlinkError) as info:
+            rollout.apply(plan, broken, env.routing, env.rollout_store)
+        assert "no_such_column" in str(info.value) and "\n" not in str(info.value)
+        after = env.routing.running()
+        assert [j.id for j in after] == [j.id for j in before]
+        assert env.routing.rest.job(after[0].id)["state"] == "RUNNING"

@@ -1,12 +1,14 @@
 from pydantic import SecretStr
 
 from connectors.config import local_debezium_config, redacted
-from connectors.connect_client import failed_summary
-from pipeline.settings import DatabaseSettings, Settings
+from environments.settings import LocalSettings as Settings
+from pipeline.database_settings import DatabaseSettings
+from pipeline.kafka_connection import KafkaConnection
 
 
 def _cfg():
-    return Settings(database=DatabaseSettings(password=SecretStr("s3cr3t-value"), port=55432))
+    return Settings(name="local", database=DatabaseSettings(password=SecretStr("s3cr3t-value"), port=55432),
+                    kafka=KafkaConnection(bootstrap_servers="127.0.0.1:59092"))
 
 
 def test_local_config_unwraps_routes_and_rewrites_deletes():
@@ -36,20 +38,3 @@ def test_redacted_masks_literal_secrets_but_keeps_references():
                     "db.password": "${file:/p:database.password}"})
     assert out == {"database.password": "********", "kafka.api.secret": "********", "other": "y",
                    "db.password": "${file:/p:database.password}"}
-
-
-def test_failed_task_summary_uses_first_trace_line_and_cause():
-    status = {
-        "name": "pg", "connector": {"state": "RUNNING"},
-        "tasks": [{"id": 0, "state": "FAILED",
-                   "trace": "org.apache.kafka.connect.errors.ConnectException: boom\n\tat x.y(Z.java:1)\n"
-                            "Caused by: org.postgresql.util.PSQLException: FATAL: no pg_hba.conf entry\n"}],
-    }
-    line = failed_summary(status)
-    assert line.startswith("connector 'pg' task 0 FAILED: org.apache.kafka.connect.errors.ConnectException: boom")
-    assert "Caused by: org.postgresql.util.PSQLException" in line
-    assert "\n" not in line
-
-
-def test_running_status_has_no_failure():
-    assert failed_summary({"name": "pg", "connector": {"state": "RUNNING"}, "tasks": [{"id": 0, "state": "RUNNING"}]}) is None

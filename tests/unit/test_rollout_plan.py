@@ -1,7 +1,8 @@
 import pytest
 
 from pipeline.errors import FlinkError
-from pipeline.rollout import make_plan, stable_plan
+from environments.local.flink import stable_plan
+from pipeline.rollout import make_plan
 
 ROUTES = {"a": {"output_topic": "ta", "where": "x = 1"}, "b": {"output_topic": "tb", "where": None}}
 

@@ -4,7 +4,8 @@ import pytest
 
 from pipeline.cli import run_cli
 from pipeline.errors import ConfigError, EnvironmentProblem, PipelineError, TransientError
-from pipeline.settings import load_settings, local_password, local_ports
+from environments.settings import load_settings
+from stack.settings import local_password, local_ports
 
 
 def test_local_password_is_generated_once_with_private_permissions(tmp_path, monkeypatch):
@@ -32,9 +33,42 @@ def test_port_override_and_bad_port(monkeypatch):
         local_ports()
 
 
-def test_cloud_environment_is_refused_clearly():
-    with pytest.raises(ConfigError, match="environment 'prod' targets Confluent Cloud"):
-        load_settings("prod")
+CLOUD_ENV = {
+    "CDC_CONFLUENT_ORG_ID": "org-1", "CDC_CONFLUENT_ENV_ID": "env-1", "CDC_CONFLUENT_KAFKA_CLUSTER_ID": "lkc-1",
+    "CDC_CONFLUENT_CLOUD_API_KEY": "CLOUDKEY", "CDC_CONFLUENT_CLOUD_API_SECRET": "cloud-secret-value",
+    "CDC_FLINK_API_KEY": "FLINKKEY", "CDC_FLINK_API_SECRET": "flink-secret-value", "CDC_FLINK_REGION": "us-east-1",
+    "CDC_FLINK_CLOUD": "AWS", "CDC_FLINK_COMPUTE_POOL_ID": "lfcp-1", "CDC_SCHEMA_REGISTRY_URL": "https://psrc-1.example",
+    "CDC_SCHEMA_REGISTRY_API_KEY": "SRKEY", "CDC_SCHEMA_REGISTRY_API_SECRET": "sr-secret-value",
+    "CDC_KAFKA_BOOTSTRAP": "pkc-1.example:9092", "CDC_KAFKA_API_KEY": "KAFKAKEY", "CDC_KAFKA_API_SECRET": "kafka-secret-value",
+    "CDC_AWS_REGION": "us-east-1", "CDC_AURORA_CLUSTER_ID": "cdc-dev", "CDC_DB_HOST": "cdc-dev.cluster-x.rds.example",
+    "CDC_DB_USER": "cdc", "CDC_DB_PASSWORD": "db-secret-value",
+}
+
+
+def test_cloud_settings_name_every_missing_variable_in_one_line():
+    env = {k: v for k, v in CLOUD_ENV.items() if k not in ("CDC_FLINK_API_SECRET", "CDC_AURORA_CLUSTER_ID", "CDC_DB_PASSWORD")}
+    with pytest.raises(ConfigError) as info:
+        load_settings("dev", environ=env)
+    line = str(info.value)
+    assert "\n" not in line and "missing 3 setting(s)" in line
+    for name in ("CDC_FLINK_API_SECRET", "CDC_AURORA_CLUSTER_ID", "CDC_DB_PASSWORD (or CDC_DB_SECRET_ARN)"):
+        assert name in line
+
+
+def test_cloud_settings_load_and_never_show_a_secret():
+    cfg = load_settings("staging", environ=CLOUD_ENV)
+    assert cfg.kind == "cloud" and cfg.name == "staging"
+    assert cfg.kafka.security_protocol == "SASL_SSL" and cfg.kafka.replication_factor is None
+    assert cfg.database.sslmode == "verify-full"
+    assert cfg.confluent.flink_base_url() == "https://flink.us-east-1.aws.confluent.cloud"
+    shown = repr(cfg) + cfg.model_dump_json()
+    for secret in ("cloud-secret-value", "flink-secret-value", "sr-secret-value", "kafka-secret-value", "db-secret-value"):
+        assert secret not in shown
+
+
+def test_unknown_environment_is_one_line():
+    with pytest.raises(ConfigError, match="unknown environment 'qa' — fix: use one of local, dev, staging, prod"):
+        load_settings("qa")
 
 
 def test_error_renders_one_line_with_fix():

@@ -1,7 +1,7 @@
 from collections import Counter
 
 from filters.loader import load_pipeline
-from pipeline.routing import FILTERS_FILE
+from pipeline.paths import FILTERS_FILE
 from pipeline.smoke import SmokeResult, expected_routing, latency_summary, plan_changes
 
 

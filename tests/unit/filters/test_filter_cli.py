@@ -117,29 +117,33 @@ def test_a_crash_exits_2_with_traceback(monkeypatch, capsys):
     assert "RuntimeError: bug" in capsys.readouterr().err
 
 
-def test_validate_calls_the_flink_check_only_when_the_gateway_is_reachable(monkeypatch, capsys):
-    from filters import flink_check
+class FakeChecker:
+    def __init__(self, reachable: bool, reject: str | None = None):
+        self._reachable, self.reject, self.seen = reachable, reject, []
 
-    seen = []
-    monkeypatch.setattr(flink_check, "explain_statements", lambda statements: seen.append(list(statements)))
-    monkeypatch.setattr(flink_check, "gateway_reachable", lambda: False)
-    assert cli.main(["validate"]) == 0 and seen == []
-    monkeypatch.setattr(flink_check, "gateway_reachable", lambda: True)
-    assert cli.main(["validate"]) == 0
-    assert len(seen) == 1 and seen[0][-1].startswith("EXECUTE STATEMENT SET")
+    def reachable(self) -> bool:
+        return self._reachable
+
+    def explain(self, statements):
+        from pipeline.errors import FlinkError
+
+        if self.reject:
+            raise FlinkError(self.reject)
+        self.seen.append(list(statements))
+
+
+def test_validate_calls_the_flink_check_only_when_the_gateway_is_reachable(capsys):
+    down = FakeChecker(False)
+    assert cli.main(["validate"], checker=down) == 0 and down.seen == []
+    up = FakeChecker(True)
+    assert cli.main(["validate"], checker=up) == 0
+    assert len(up.seen) == 1 and up.seen[0][-1].startswith("EXECUTE STATEMENT SET")
     assert "Flink SQL Gateway accepted" in capsys.readouterr().out
 
 
-def test_flink_check_errors_are_expected_failures(monkeypatch, capsys):
-    from filters import flink_check
-    from pipeline.errors import FlinkError
-
-    def reject(statements):
-        raise FlinkError("Flink rejected the statement set: Object 'x' not found")
-
-    monkeypatch.setattr(flink_check, "gateway_reachable", lambda: True)
-    monkeypatch.setattr(flink_check, "explain_statements", reject)
-    assert cli.main(["validate"]) == 1
+def test_flink_check_errors_are_expected_failures(capsys):
+    checker = FakeChecker(True, reject="Flink rejected the statement set: Object 'x' not found")
+    assert cli.main(["validate"], checker=checker) == 1
     assert "Object 'x' not found" in capsys.readouterr().err
 
 

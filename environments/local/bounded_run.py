@@ -10,14 +10,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+import time
+
+from environments.kafka import KafkaClients
+from environments.local.flink import LocalFlinkJobs
+from environments.settings import LocalSettings
 from filters.compiler import CompiledJob, LocalOptions, compile_job
 from filters.model import Pipeline
 from pipeline.errors import PipelineError
-from pipeline.flink_gateway import FlinkRest
-from pipeline.kafka_io import produce_json, read_to_end
-from pipeline.rollout import submit
-from pipeline.settings import Settings, state_dir
-from pipeline.topics import ensure_topic
+from stack.settings import state_dir
 
 
 @dataclass
@@ -48,22 +49,25 @@ def bounded(job: CompiledJob) -> tuple[str, ...]:
     return (source, *job.statements[1:])
 
 
-def run_through_flink(cfg: Settings, pipeline: Pipeline, events: list[dict], timeout: float = 300.0) -> FlinkRun:
-    import time
-
+def run_through_flink(cfg: LocalSettings, pipeline: Pipeline, events: list[dict], timeout: float = 300.0) -> FlinkRun:
     prefix = f"diff-{uuid.uuid4().hex[:8]}"
     isolated, renamed = isolate(pipeline, prefix)
-    ensure_topic(cfg.kafka_bootstrap, isolated.source.topic, 1)
-    produce_json(cfg.kafka_bootstrap, isolated.source.topic, events)
+    kafka = KafkaClients(cfg.kafka)
+    kafka.ensure_topic(isolated.source.topic, 1)
+    kafka.produce_json(isolated.source.topic, events)
     options = LocalOptions(bootstrap_servers=cfg.kafka_bootstrap, group_id=prefix, delivery_guarantee="at-least-once")
     job = compile_job(isolated, "local", local=options)
-    rest = FlinkRest(cfg.flink_rest_url)
-    t0 = time.monotonic()
-    job_id = submit(cfg.sql_gateway_url, bounded(job), f"{prefix}-differential", state_dir() / "flink" / "scratch-plans")
-    rest.wait_state(job_id, {"FINISHED"}, timeout=timeout)
-    seconds = time.monotonic() - t0
+    jobs = LocalFlinkJobs(cfg.sql_gateway_url, cfg.flink_rest_url, state_dir() / "flink" / "scratch",
+                          cfg.kafka_bootstrap)
+    try:
+        t0 = time.monotonic()
+        job_id = jobs.start(bounded(job), f"{prefix}-differential")
+        jobs.wait_finished(job_id, timeout=timeout)
+        seconds = time.monotonic() - t0
+    finally:
+        jobs.close()
     routed: dict[str, set[str]] = {}
     for topic, original in renamed.items():
-        for record in read_to_end(cfg.kafka_bootstrap, topic):
+        for record in kafka.read_to_end(topic):
             routed.setdefault(record.get("id"), set()).add(original)
     return FlinkRun(job_id, routed, seconds)

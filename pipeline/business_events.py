@@ -1,0 +1,85 @@
+"""The one home of the business_events table's shape and of the seed's event-to-row mapping.
+
+The table (DDL, columns), how a seed event (`eventHeader` + `eventBody`) becomes a row, the SQL that writes
+a change, and what the connector puts in raw-business-events for a change (`raw_shape`) — the filters,
+the smoke test, the consumers' parser and the producer API all read it from here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from pipeline.paths import SAMPLES_DIR
+
+TABLE = "business_events"
+COLUMNS = ("id", "event_name", "event_type", "created_date", "saved_date", "event_data")
+#: the fields a CDC-metadata connector variant adds to each raw record
+CDC_FIELDS = ("__op", "__table", "__ts_ms", "__deleted")
+
+SCHEMA_DDL = (
+    """CREATE TABLE IF NOT EXISTS business_events (
+    id VARCHAR(255) PRIMARY KEY,
+    event_name VARCHAR(255) NOT NULL,
+    event_type VARCHAR(255),
+    created_date TIMESTAMP WITH TIME ZONE,
+    saved_date TIMESTAMP WITH TIME ZONE,
+    event_data JSONB NOT NULL
+)""",
+    "CREATE INDEX IF NOT EXISTS idx_business_events_event_type ON business_events(event_type)",
+    "CREATE INDEX IF NOT EXISTS idx_business_events_created_date ON business_events(created_date)",
+)
+
+INSERT = """INSERT INTO business_events (id, event_name, event_type, created_date, saved_date, event_data)
+VALUES (%(id)s, %(event_name)s, %(event_type)s, %(created_date)s, %(saved_date)s, %(event_data)s)"""
+UPDATE = ("UPDATE business_events SET saved_date = %(saved_date)s, event_type = %(event_type)s "
+          "WHERE id = %(id)s")
+DELETE = "DELETE FROM business_events WHERE id = %(id)s"
+SQL_FOR_OP = {"c": INSERT, "u": UPDATE, "d": DELETE}
+
+
+def row_from_event(event: dict, event_id: str | None = None) -> dict:
+    """The seed's mapping: flat columns come from eventHeader, the whole event goes to event_data."""
+    header = event["eventHeader"]
+    event_id = event_id or header["uuid"]
+    event = {**event, "eventHeader": {**header, "uuid": event_id}}
+    return {"id": event_id, "event_name": header["eventName"], "event_type": header.get("eventType"),
+            "created_date": header.get("createdDate"), "saved_date": header.get("savedDate"),
+            "event_data": json.dumps(event)}
+
+
+def load_sample(name: str) -> dict:
+    return json.loads((SAMPLES_DIR / f"{name}.json").read_text())
+
+
+@dataclass
+class Change:
+    """One write to business_events: a create, an update (saved_date/event_type) or a delete."""
+
+    id: str
+    op: str  # c | u | d
+    row: dict
+    committed_ms: int = 0
+
+
+def raw_shape(change: Change, table: str = TABLE) -> dict:
+    """What a CDC-metadata connector writes to the raw topic for a change (the fields the filters can see)."""
+    row = change.row
+    return {**{c: row[c] for c in COLUMNS}, "__op": change.op, "__table": table,
+            "__deleted": "true" if change.op == "d" else "false"}
+
+
+def raw_topic_json_schema() -> dict:
+    """The raw topic's value as a JSON Schema (registered under `<raw topic>-value` where tables are typed by
+    a schema registry): every column as a string or null, the CDC fields optional, other fields allowed
+    (Confluent Flink ignores fields a JSON schema does not define)."""
+    text_or_null = {"type": ["string", "null"]}
+    properties = {c: dict(text_or_null) for c in COLUMNS}
+    properties["id"] = {"type": "string"}
+    properties["event_name"] = {"type": "string"}
+    properties["event_data"] = {"type": "string", "description": "the JSONB column as a JSON text"}
+    properties.update({"__op": {"type": "string", "enum": ["c", "u", "d", "r"]}, "__table": {"type": "string"},
+                       "__ts_ms": {"type": "integer"}, "__deleted": {"type": "string", "enum": ["true", "false"]}})
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": "raw-business-events value",
+            "type": "object", "properties": properties, "required": ["id", "event_name", "event_data"],
+            "additionalProperties": True}

@@ -1,0 +1,77 @@
+"""The local stack's own settings: its state folder, its ports and its generated secrets.
+
+Ports are chosen away from the engines' defaults so that a system PostgreSQL or Kafka on the same machine
+does not clash; each is overridable as CDC_<NAME>_PORT. Secrets are generated once into the git-ignored
+state folder (0600) so that no literal secret is ever committed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from pipeline.errors import ConfigError
+from pipeline.paths import ROOT
+
+PORT_DEFAULTS = {
+    "postgres": 55432,
+    "kafka": 59092,
+    "kafka_controller": 59093,
+    "kafka_sasl": 59094,
+    "connect": 58083,
+    "flink": 58081,
+    "sql_gateway": 58090,
+    "flink_rpc": 56123,
+}
+
+
+def state_dir() -> Path:
+    """Git-ignored folder for engine data, logs, pids, jars and generated local secrets."""
+    return Path(os.environ.get("CDC_STATE_DIR", ROOT / ".state")).resolve()
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a port number", fix=f"set {name} to an integer") from None
+
+
+def local_ports() -> dict[str, int]:
+    """Local ports, each overridable as CDC_<NAME>_PORT (e.g. CDC_POSTGRES_PORT)."""
+    return {name: env_int(f"CDC_{name.upper()}_PORT", default) for name, default in PORT_DEFAULTS.items()}
+
+
+def write_secret_file(path: Path, content: str) -> Path:
+    """Write a secret atomically with mode 0600 (folder 0700); unchanged content is not rewritten."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
+    if path.exists() and path.read_text() == content:
+        return path
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(content)
+    os.replace(tmp, path)
+    return path
+
+
+def generated_secret(name: str) -> SecretStr:
+    """A secret generated once under the state folder's secrets/ (read back on later calls)."""
+    path = state_dir() / "secrets" / name
+    if not path.exists():
+        write_secret_file(path, secrets.token_urlsafe(24))
+    return SecretStr(path.read_text().strip())
+
+
+def local_password() -> SecretStr:
+    """The local database password: `CDC_DB_PASSWORD`, else generated once under the state folder."""
+    if os.environ.get("CDC_DB_PASSWORD"):
+        return SecretStr(os.environ["CDC_DB_PASSWORD"])
+    return generated_secret("db-password")
