@@ -241,6 +241,7 @@ def test_endpoint_from_region_and_cloud(fake, clock):
 
 def test_start_runs_each_ddl_then_the_statement_set(jobs, fake):
     assert isinstance(jobs, RoutingJobs) and jobs.SUPPORTS_SAVEPOINTS is False and jobs.DIALECT == "confluent"
+    assert jobs.compile_options()["confluent"].buckets == 6
     assert jobs.start(STATEMENTS, JOB) == JOB
     posts = [c.json() for c in fake.calls_to("POST", ".*/statements")]
     assert [p["spec"]["statement"] for p in posts] == list(STATEMENTS)
