@@ -2,10 +2,11 @@
 
 The environment variables are the seed's: KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, CONSUMER_GROUP_ID,
 KAFKA_API_KEY, KAFKA_API_SECRET (SASL_SSL + PLAIN when the key is set), plus a few optional ones of ours
-(KAFKA_DLQ_TOPIC, PROCESSED_OUTPUT, PROCESSING_DELAY_MS, CONSUMER_SESSION_TIMEOUT_MS).
+(KAFKA_SSL_CA_LOCATION, KAFKA_DLQ_TOPIC, PROCESSED_OUTPUT, PROCESSING_DELAY_MS, CONSUMER_SESSION_TIMEOUT_MS).
 
+The security settings come from the project's one Kafka connection model (`pipeline.kafka_connection`).
 The API key and secret are `SecretStr`: they only leave the model inside the librdkafka configuration
-dicts built by `consumer_config()` / `producer_config()`, which are never logged.
+dicts built by `consumer_config()` / `producer_config()` / `admin_config()`, which are never logged.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pydantic import SecretStr, ValidationError
 
 from pipeline.base import StrictModel
 from pipeline.errors import ConfigError
+from pipeline.kafka_connection import KafkaConnection
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:59092"
 DLQ_SUFFIX = ".dlq"
@@ -30,6 +32,7 @@ ENV_TOPIC = "KAFKA_TOPIC"
 ENV_GROUP = "CONSUMER_GROUP_ID"
 ENV_API_KEY = "KAFKA_API_KEY"
 ENV_API_SECRET = "KAFKA_API_SECRET"
+ENV_SSL_CA = "KAFKA_SSL_CA_LOCATION"
 ENV_DLQ_TOPIC = "KAFKA_DLQ_TOPIC"
 ENV_PROCESSED_OUTPUT = "PROCESSED_OUTPUT"
 ENV_DELAY = "PROCESSING_DELAY_MS"
@@ -61,7 +64,7 @@ class ConsumerSpec:
     def environment(self, *, bootstrap_servers: str | None = None, topic: str | None = None,
                     group_id: str | None = None, processed_output: str | Path | None = None,
                     api_key: str | SecretStr | None = None, api_secret: str | SecretStr | None = None,
-                    dlq_topic: str | None = None) -> dict[str, str]:
+                    ssl_ca_location: str | Path | None = None, dlq_topic: str | None = None) -> dict[str, str]:
         """Environment variables to add to the process environment (only those that are given).
 
         Secrets are unwrapped here because a child process can only receive text; do not log the result.
@@ -73,6 +76,7 @@ class ConsumerSpec:
             ENV_PROCESSED_OUTPUT: None if processed_output is None else str(processed_output),
             ENV_API_KEY: api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key,
             ENV_API_SECRET: api_secret.get_secret_value() if isinstance(api_secret, SecretStr) else api_secret,
+            ENV_SSL_CA: None if ssl_ca_location is None else str(ssl_ca_location),
             ENV_DLQ_TOPIC: dlq_topic,
         }
         return {k: v for k, v in values.items() if v is not None}
@@ -86,6 +90,8 @@ class ConsumerSettings(StrictModel):
     dlq_topic: str
     api_key: SecretStr | None = None
     api_secret: SecretStr | None = None
+    #: PEM CA file trusted for SASL_SSL (e.g. the local stack's self-signed CA); None: the system's store
+    ssl_ca_location: Path | None = None
     processed_output: Path | None = None
     processing_delay_ms: int = 0
     session_timeout_ms: int = 10_000
@@ -123,6 +129,14 @@ class ConsumerSettings(StrictModel):
         if secret and not key:
             raise ConfigError(f"{ENV_API_SECRET} is set but {ENV_API_KEY} is not",
                               fix=f"set {ENV_API_KEY} too, or unset {ENV_API_SECRET} for a plaintext broker")
+        ca = get(ENV_SSL_CA)
+        if ca and not key:
+            raise ConfigError(f"{ENV_SSL_CA} is set but {ENV_API_KEY} is not (the CA file is only used for SASL_SSL)",
+                              fix=f"set {ENV_API_KEY} and {ENV_API_SECRET}, or unset {ENV_SSL_CA}"
+                                  " for a plaintext broker")
+        if ca and not Path(ca).is_file():
+            raise ConfigError(f"{ENV_SSL_CA}={ca!r} is not a readable file",
+                              fix=f"point {ENV_SSL_CA} at the PEM file of the brokers' CA")
 
         output = get(ENV_PROCESSED_OUTPUT)
         try:
@@ -134,6 +148,7 @@ class ConsumerSettings(StrictModel):
                 dlq_topic=dlq,
                 api_key=SecretStr(key) if key else None,
                 api_secret=SecretStr(secret) if secret else None,
+                ssl_ca_location=Path(ca) if ca else None,
                 processed_output=Path(output) if output else None,
                 processing_delay_ms=_non_negative_int(environ, ENV_DELAY, 0),
                 session_timeout_ms=_non_negative_int(environ, ENV_SESSION_TIMEOUT, 10_000, minimum=1000),
@@ -142,21 +157,17 @@ class ConsumerSettings(StrictModel):
             first = err.errors()[0]
             raise ConfigError(f"invalid consumer setting {first['loc']}: {first['msg']}") from None
 
-    def _security(self) -> dict[str, Any]:
+    def connection(self) -> KafkaConnection:
+        """The Kafka connection every client of this consumer uses (plaintext, or SASL_SSL/PLAIN when keyed)."""
         if self.api_key is None:
-            return {"security.protocol": "PLAINTEXT"}
+            return KafkaConnection.plaintext(self.bootstrap_servers)
         assert self.api_secret is not None
-        return {
-            "security.protocol": "SASL_SSL",
-            "sasl.mechanism": "PLAIN",
-            "sasl.username": self.api_key.get_secret_value(),
-            "sasl.password": self.api_secret.get_secret_value(),
-        }
+        return KafkaConnection.sasl(self.bootstrap_servers, self.api_key.get_secret_value(), self.api_secret,
+                                    ca_location=None if self.ssl_ca_location is None else str(self.ssl_ca_location))
 
     def consumer_config(self) -> dict[str, Any]:
         """librdkafka consumer settings: manual commits after processing, committed reads only. Holds secrets."""
-        return {
-            "bootstrap.servers": self.bootstrap_servers,
+        return self.connection().librdkafka(**{
             "group.id": self.group_id,
             "client.id": f"{self.consumer}-consumer",
             "auto.offset.reset": "earliest",
@@ -167,23 +178,20 @@ class ConsumerSettings(StrictModel):
             "heartbeat.interval.ms": max(300, self.session_timeout_ms // 4),
             # partitions added to a filtered topic are picked up within seconds, not librdkafka's 5 minutes
             "topic.metadata.refresh.interval.ms": 10000,
-            **self._security(),
-        }
+        })
 
     def producer_config(self) -> dict[str, Any]:
         """librdkafka producer settings for the dead-letter topic. Holds secrets."""
-        return {
-            "bootstrap.servers": self.bootstrap_servers,
+        return self.connection().librdkafka(**{
             "client.id": f"{self.consumer}-consumer-dlq",
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 0,
             "message.timeout.ms": 15_000,
-            **self._security(),
-        }
+        })
 
     def admin_config(self) -> dict[str, Any]:
-        return {"bootstrap.servers": self.bootstrap_servers, "socket.timeout.ms": 10_000, **self._security()}
+        return self.connection().librdkafka(**{"socket.timeout.ms": 10_000})
 
     def describe(self) -> dict[str, Any]:
         """What is safe to log: everything except the credentials themselves."""
@@ -195,6 +203,7 @@ class ConsumerSettings(StrictModel):
             "security_protocol": self.security_protocol,
             "sasl_mechanism": "PLAIN" if self.api_key is not None else None,
             "credentials": "api key set" if self.api_key is not None else "none",
+            "ssl_ca_location": None if self.ssl_ca_location is None else str(self.ssl_ca_location),
             "processed_output": None if self.processed_output is None else str(self.processed_output),
             "processing_delay_ms": self.processing_delay_ms,
         }

@@ -56,7 +56,7 @@ def test_api_key_switches_to_sasl_ssl_plain_in_every_client():
     s = ConsumerSettings.from_env(get_consumer("loan"), {"KAFKA_API_KEY": KEY, "KAFKA_API_SECRET": SECRET})
     assert isinstance(s.api_key, SecretStr) and isinstance(s.api_secret, SecretStr)
     for cfg in (s.consumer_config(), s.producer_config(), s.admin_config()):
-        assert cfg["security.protocol"] == "SASL_SSL" and cfg["sasl.mechanism"] == "PLAIN"
+        assert cfg["security.protocol"] == "SASL_SSL" and cfg["sasl.mechanisms"] == "PLAIN"
         assert cfg["sasl.username"] == KEY and cfg["sasl.password"] == SECRET
     assert s.security_protocol == "SASL_SSL"
 
@@ -107,3 +107,33 @@ def test_spec_environment_builds_child_variables():
     assert env == {"KAFKA_BOOTSTRAP_SERVERS": "h:1", "PROCESSED_OUTPUT": "/o", "KAFKA_API_KEY": KEY,
                    "KAFKA_API_SECRET": SECRET}
     assert sys.executable == get_consumer("loan").command()[0]
+
+
+def test_ca_location_is_trusted_by_every_client_over_sasl_ssl(tmp_path):
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    s = ConsumerSettings.from_env(get_consumer("loan"), {"KAFKA_API_KEY": KEY, "KAFKA_API_SECRET": SECRET,
+                                                         "KAFKA_SSL_CA_LOCATION": str(ca)})
+    for cfg in (s.consumer_config(), s.producer_config(), s.admin_config()):
+        assert cfg["ssl.ca.location"] == str(ca) and cfg["security.protocol"] == "SASL_SSL"
+    assert s.connection().ssl_ca_location == str(ca) and s.describe()["ssl_ca_location"] == str(ca)
+    plain = ConsumerSettings.from_env(get_consumer("loan"), {})
+    assert "ssl.ca.location" not in plain.consumer_config() and plain.connection().security_protocol == "PLAINTEXT"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"KAFKA_SSL_CA_LOCATION": "/etc/hostname"},
+     "KAFKA_SSL_CA_LOCATION is set but KAFKA_API_KEY is not (the CA file is only used for SASL_SSL)"),
+    ({"KAFKA_API_KEY": KEY, "KAFKA_API_SECRET": SECRET, "KAFKA_SSL_CA_LOCATION": "/no/such/ca.pem"},
+     "KAFKA_SSL_CA_LOCATION='/no/such/ca.pem' is not a readable file"),
+])
+def test_ca_location_mistakes_are_one_line(env, message):
+    with pytest.raises(ConfigError) as info:
+        ConsumerSettings.from_env(get_consumer("loan"), env)
+    assert str(info.value).startswith(message) and "\n" not in str(info.value) and SECRET not in str(info.value)
+
+
+def test_spec_environment_passes_the_ca_location():
+    env = get_consumer("car").environment(bootstrap_servers="h:1", api_key=KEY, api_secret=SECRET,
+                                          ssl_ca_location="/state/kafka/tls/ca.pem")
+    assert env["KAFKA_SSL_CA_LOCATION"] == "/state/kafka/tls/ca.pem"
