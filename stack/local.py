@@ -30,7 +30,7 @@ class LocalStack:
         root = state_dir()
         self.database = database or DatabaseSettings(port=ports["postgres"], password=local_password())
         self.postgres = Postgres(root / "postgres", self.database)
-        self.kafka = KafkaBroker(root / "kafka", ports["kafka"], ports["kafka_controller"])
+        self.kafka = KafkaBroker(root / "kafka", ports["kafka"], ports["kafka_controller"], ports["kafka_sasl"])
         self.connect = KafkaConnect(root / "connect", ports["connect"], self.kafka.bootstrap)
         self.flink = flink_engines(root / "flink", ports["flink"], ports["sql_gateway"], ports["flink_rpc"])
 

@@ -22,8 +22,10 @@ def test_deploy_pipeline_twice_converges(pipeline_ready):
     assert [c["outcome"] for c in steps["deploy-consumers"]] == ["reused"] * 4
 
 
-def test_the_database_password_is_in_no_log_artifact_or_generated_file(pipeline_ready):
-    """After the flows ran: engine logs, consumer logs, Flink plans and the Prefect database never hold it."""
+def test_the_generated_passwords_are_in_no_log_artifact_or_generated_file(pipeline_ready, stack):
+    """After the flows ran: engine logs, consumer logs, Flink plans and the Prefect database never hold the
+    database password nor the local Kafka's SASL password (only their secret files and the broker's 0600
+    server.properties, which holds the JAAS line, may)."""
     import os
     from pathlib import Path
 
@@ -32,19 +34,25 @@ def test_the_database_password_is_in_no_log_artifact_or_generated_file(pipeline_
     from pipeline.paths import ROOT
     from stack.settings import state_dir
 
-    secret = pipeline_ready.database.password.get_secret_value().encode()
-    allowed = {state_dir() / "secrets" / "db-password", state_dir() / "secrets" / "connect-secrets.properties"}
+    secrets_dir = state_dir() / "secrets"
+    allowed_by_secret = {
+        pipeline_ready.database.password.get_secret_value().encode():
+            {secrets_dir / "db-password", secrets_dir / "connect-secrets.properties"},
+        stack.kafka.sasl_connection().sasl_password.get_secret_value().encode():
+            {secrets_dir / "kafka-sasl-password", stack.kafka.home / "server.properties"},
+    }
     roots = [state_dir(), Path(PREFECT_HOME.value()), ROOT / "flink-jobs", ROOT / "connectors"]
     leaks = []
     for root in roots:
         for dirpath, _, files in os.walk(root):
             for name in files:
                 path = Path(dirpath) / name
-                if path in allowed or "dist" in path.parts or "jars" in path.parts or path.suffix == ".jar":
+                if "dist" in path.parts or "jars" in path.parts or path.suffix == ".jar":
                     continue
                 try:
-                    if secret in path.read_bytes():
-                        leaks.append(str(path))
+                    data = path.read_bytes()
                 except OSError:
                     continue
+                leaks += [str(path) for secret, allowed in allowed_by_secret.items()
+                          if path not in allowed and secret in data]
     assert leaks == []

@@ -99,3 +99,87 @@ def test_the_model_is_immutable():
     with pytest.raises(ValidationError):
         conn.bootstrap_servers = "other:1"  # type: ignore[misc]
 
+
+# ---- the local broker's SASL_SSL connection (files only; the broker itself is in tests/integration) ------
+
+def test_local_sasl_connection_is_none_until_the_stack_generated_user_and_ca(tmp_path):
+    from stack.kafka import ensure_sasl_password, ensure_tls, local_sasl_connection
+
+    home = tmp_path / "kafka"
+    assert local_sasl_connection(home, 59094) is None
+    password = ensure_sasl_password(tmp_path / "secrets")
+    assert local_sasl_connection(home, 59094) is None  # no CA yet
+    assert ensure_tls(home / "tls") is True
+    conn = local_sasl_connection(home, 59094)
+    assert conn is not None and conn.librdkafka() == {
+        "bootstrap.servers": "127.0.0.1:59094", "security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
+        "sasl.username": "cdc-client", "sasl.password": password.get_secret_value(),
+        "ssl.ca.location": str(home / "tls" / "ca.pem")}
+    assert conn.new_topic_replication() == 1
+    assert ensure_sasl_password(tmp_path / "secrets") == password  # generated once, then reused
+    assert len(password.get_secret_value()) >= 24
+
+
+def test_generated_certificate_is_signed_by_the_ca_for_loopback_and_the_key_is_private(tmp_path):
+    import ipaddress
+    import stat
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from stack.kafka import ensure_tls, tls_current
+
+    tls = tmp_path / "tls"
+    assert not tls_current(tls)
+    assert ensure_tls(tls) is True and tls_current(tls)
+    assert ensure_tls(tls) is False  # current files are kept
+    keystore = (tls / "broker-keystore.pem").read_bytes()
+    assert stat.S_IMODE((tls / "broker-keystore.pem").stat().st_mode) == 0o600
+    assert keystore.startswith(b"-----BEGIN PRIVATE KEY-----")  # unencrypted PKCS#8: no ssl.key.password
+    ca = x509.load_pem_x509_certificate((tls / "ca.pem").read_bytes())
+    server, chain_ca = x509.load_pem_x509_certificates(keystore)
+    assert chain_ca == ca and b"PRIVATE KEY" not in (tls / "ca.pem").read_bytes()
+    ca.public_key().verify(server.signature, server.tbs_certificate_bytes, padding.PKCS1v15(),
+                           server.signature_hash_algorithm)
+    san = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == ["localhost"]
+    assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+    assert ExtendedKeyUsageOID.SERVER_AUTH in server.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+
+
+def test_a_certificate_near_its_end_is_renewed(tmp_path):
+    import datetime as dt
+
+    from stack.kafka import ensure_tls, tls_current
+
+    tls = tmp_path / "tls"
+    ensure_tls(tls)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=800)
+    assert not tls_current(tls, now=later)
+    old_ca = (tls / "ca.pem").read_bytes()
+    (tls / "broker-keystore.pem").write_text("truncated")
+    assert not tls_current(tls) and ensure_tls(tls) is True and (tls / "ca.pem").read_bytes() != old_ca
+
+
+def test_broker_config_from_an_older_stack_is_not_current(tmp_path):
+    """An older stack wrote server.properties without the SASL_SSL listener: `stack up` must restart that
+    broker (KafkaBroker.start) rather than wait for it to become healthy."""
+    from stack.kafka import KafkaBroker, ensure_sasl_password, ensure_tls
+
+    broker = KafkaBroker(tmp_path / "kafka", 1, 2, 3)
+    broker.home.mkdir()
+    assert not broker.config_current()  # nothing generated yet
+    password = ensure_sasl_password(broker.secrets_dir)
+    ensure_tls(broker.tls_dir)
+    props = broker._server_properties(password)
+    assert "listeners=PLAINTEXT://127.0.0.1:1,SASL_SSL://127.0.0.1:3,CONTROLLER://127.0.0.1:2" in props
+    assert "inter.broker.listener.name=PLAINTEXT" in props and "ssl.keystore.type=PEM" in props
+    (broker.home / "server.properties").write_text(props.replace(",SASL_SSL://127.0.0.1:3", ""))
+    assert not broker.config_current()
+    (broker.home / "server.properties").write_text(props)
+    assert broker.config_current()
+    (broker.tls_dir / "broker-keystore.pem").write_text("lost")
+    assert ensure_tls(broker.tls_dir) is True  # a new CA: the running broker still serves the old one
+    assert not broker.config_current()
