@@ -17,6 +17,7 @@ def build(settings: LocalSettings | CloudSettings) -> Environment:
 
 def _local(cfg: LocalSettings) -> Environment:
     from connectors.config import LOCAL_CONNECTOR_NAME, local_debezium_config
+    from connectors.variants import get_variant, local_variant_for
     from environments.consumer_fleet import LocalConsumerFleet
     from environments.kafka import KafkaClients
     from environments.local.connect import LocalConnect, write_connect_secrets
@@ -33,7 +34,9 @@ def _local(cfg: LocalSettings) -> Environment:
 
     def connector_config() -> tuple[str, dict[str, str]]:
         secrets = write_connect_secrets(state / "secrets", cfg.database.password.get_secret_value())
-        return LOCAL_CONNECTOR_NAME, local_debezium_config(cfg, secrets)
+        # locally every seed variant is reproduced by the open-source connector with the same output shape
+        variant = local_variant_for(get_variant(cfg.connector_variant))
+        return LOCAL_CONNECTOR_NAME, local_debezium_config(cfg, secrets, variant=variant)
 
     return Environment(
         name=cfg.name, kind=cfg.kind,
@@ -51,4 +54,68 @@ def _local(cfg: LocalSettings) -> Environment:
 
 
 def _cloud(cfg: CloudSettings) -> Environment:
-    raise NotImplementedError("cloud adapters are wired in the next slice")
+    """Confluent Cloud (managed Connect, Flink statements, Schema Registry, Kafka over SASL_SSL) + Aurora."""
+    from connectors.config import cloud_config, render_placeholders
+    from connectors.variants import get_variant
+    from environments.aws.aurora import AuroraCluster
+    from environments.confluent.connect import ConfluentConnect
+    from environments.confluent.flink_statements import ConfluentStatements
+    from environments.confluent.schema_registry import ConfluentSchemaRegistry
+    from environments.consumer_fleet import LocalConsumerFleet
+    from environments.kafka import KafkaClients
+    from environments.postgres import PostgresDatabase
+    from environments.rollout_store import PrefectVariableRolloutStore
+    from pipeline.errors import ConfigError
+    from stack.settings import state_dir
+
+    cc = cfg.confluent
+    aurora = AuroraCluster.from_settings(cfg.aws)
+    password_cache: list = []
+
+    def password():
+        """The database password: from the settings, else from Secrets Manager (once per environment)."""
+        if cfg.database.password is not None:
+            return cfg.database.password
+        if not password_cache:
+            password_cache.append(aurora.db_password())
+        return password_cache[0]
+
+    connect = ConfluentConnect(environment_id=cc.environment_id, cluster_id=cc.kafka_cluster_id,
+                               api_key=cc.cloud_api_key, api_secret=cc.cloud_api_secret, api_url=cc.api_url)
+    routing = ConfluentStatements(organization_id=cc.organization_id, environment_id=cc.environment_id,
+                                  api_key=cc.flink_api_key, api_secret=cc.flink_api_secret, catalog=cc.flink_catalog,
+                                  database=cc.flink_database, region=cc.flink_region, cloud=cc.flink_cloud,
+                                  endpoint=cc.flink_url, compute_pool_id=cc.flink_compute_pool_id,
+                                  buckets=cfg.raw_topic_partitions)
+    registry = ConfluentSchemaRegistry(url=cc.schema_registry_url, api_key=cc.schema_registry_api_key,
+                                       api_secret=cc.schema_registry_api_secret)
+
+    def connector_config() -> tuple[str, dict[str, str]]:
+        variant = get_variant(cfg.connector_variant)
+        if not variant.managed:
+            raise ConfigError(f"connector variant {variant.name} runs on a self-managed Connect worker, not on "
+                              f"Confluent Cloud's managed Connect", fix="set CDC_CONNECTOR_VARIANT to v2-debezium, "
+                              "cdc-source-fixed or cdc-source-basic")
+        db = cfg.database
+        config = cloud_config(variant, db_port=str(db.port), slot_name=db.slot_name, publication=db.publication,
+                              raw_topic=cfg.raw_topic)
+        values = {"CDC_DB_HOST": db.host, "CDC_DB_NAME": db.dbname, "CDC_DB_USER": db.user,
+                  "CDC_DB_PASSWORD": password().get_secret_value(),
+                  "CDC_KAFKA_API_KEY": cfg.kafka.sasl_username or "",
+                  "CDC_KAFKA_API_SECRET": cfg.kafka.sasl_password.get_secret_value() if cfg.kafka.sasl_password else ""}
+        return config["name"], render_placeholders(config, values)
+
+    return Environment(
+        name=cfg.name, kind=cfg.kind,
+        database=PostgresDatabase(cfg.database, password=password,
+                                  user_variable="CDC_DB_USER / CDC_DB_PASSWORD (or CDC_DB_SECRET_ARN)"),
+        connect=connect,
+        routing=routing,
+        kafka=KafkaClients(cfg.kafka),
+        rollout_store=PrefectVariableRolloutStore(cfg.name),
+        infrastructure=aurora,
+        consumers=LocalConsumerFleet(state_dir() / f"consumers-{cfg.name}", cfg.kafka),
+        schema_registry=registry,
+        connector_config=connector_config,
+        closers=[connect.close, routing.close, registry.close],
+    )

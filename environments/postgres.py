@@ -8,28 +8,34 @@ missing databases and refused statements are one-line `DatabaseError`s naming th
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 
 import psycopg
 from psycopg import sql
+from pydantic import SecretStr
 
-from environments.settings import DatabaseSettings
+from pipeline.database_settings import DatabaseSettings
 from pipeline.business_events import SQL_FOR_OP, Change
 from pipeline.errors import DatabaseError, TransientError
 
 
 class PostgresDatabase:
-    def __init__(self, settings: DatabaseSettings, user_variable: str = "CDC_DB_USER / CDC_DB_PASSWORD"):
+    def __init__(self, settings: DatabaseSettings, user_variable: str = "CDC_DB_USER / CDC_DB_PASSWORD",
+                 password: Callable[[], SecretStr] | None = None):
         self.settings = settings
         self.user_variable = user_variable
+        self._password = password  # resolved on first connection (e.g. from AWS Secrets Manager)
 
     def where(self) -> str:
         return self.settings.where()
 
     @contextmanager
     def connection(self, **overrides):
-        conn = connect(self.settings, self.user_variable, **overrides)
+        settings = self.settings
+        if settings.password is None and self._password is not None:
+            settings = settings.model_copy(update={"password": self._password()})
+        conn = connect(settings, self.user_variable, **overrides)
         try:
             yield conn
         finally:

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError
 
+from environments.aws.credentials import AwsSettings
 from pipeline.base import StrictModel
 from pipeline.database_settings import DatabaseSettings
 from pipeline.errors import ConfigError
@@ -56,6 +57,9 @@ class ConfluentSettings(StrictModel):
     flink_region: str
     flink_cloud: str
     flink_compute_pool_id: str
+    #: the Flink catalog and database: the Confluent environment's and Kafka cluster's display names
+    flink_catalog: str
+    flink_database: str
     schema_registry_url: str
     schema_registry_api_key: str
     schema_registry_api_secret: SecretStr
@@ -65,14 +69,6 @@ class ConfluentSettings(StrictModel):
 
     def flink_base_url(self) -> str:
         return self.flink_url or f"https://flink.{self.flink_region}.{self.flink_cloud.lower()}.confluent.cloud"
-
-
-class AwsSettings(StrictModel):
-    region: str
-    aurora_cluster_id: str
-    endpoint_url: str | None = None  # moto's server in tests
-    db_secret_arn: str | None = None
-    autostart_function: str | None = None
 
 
 class CloudSettings(_Common):
@@ -100,6 +96,8 @@ CLOUD_VARIABLES: dict[str, tuple[str, str, bool]] = {
     "CDC_FLINK_REGION": ("confluent", "flink_region", False),
     "CDC_FLINK_CLOUD": ("confluent", "flink_cloud", False),
     "CDC_FLINK_COMPUTE_POOL_ID": ("confluent", "flink_compute_pool_id", False),
+    "CDC_FLINK_CATALOG": ("confluent", "flink_catalog", False),
+    "CDC_FLINK_DATABASE": ("confluent", "flink_database", False),
     "CDC_SCHEMA_REGISTRY_URL": ("confluent", "schema_registry_url", False),
     "CDC_SCHEMA_REGISTRY_API_KEY": ("confluent", "schema_registry_api_key", False),
     "CDC_SCHEMA_REGISTRY_API_SECRET": ("confluent", "schema_registry_api_secret", True),
@@ -118,9 +116,10 @@ CLOUD_OPTIONAL: dict[str, tuple[str, str]] = {
     "CDC_AWS_ENDPOINT_URL": ("aws", "endpoint_url"),
     "CDC_DB_SECRET_ARN": ("aws", "db_secret_arn"),
     "CDC_AURORA_AUTOSTART_FUNCTION": ("aws", "autostart_function"),
+    "CDC_API_NAME": ("aws", "api_name"),
+    "CDC_RDS_CA_BUNDLE": ("aws", "rds_ca_bundle"),
     "CDC_DB_PORT": ("database", "port"),
     "CDC_DB_NAME": ("database", "dbname"),
-    "CDC_DB_SSLROOTCERT": ("database", "sslrootcert"),
     "CDC_KAFKA_SSL_CA_LOCATION": ("kafka", "ssl_ca_location"),
     "CDC_RAW_TOPIC_PARTITIONS": ("", "raw_topic_partitions"),
     "CDC_CONNECTOR_VARIANT": ("", "connector_variant"),
@@ -175,10 +174,8 @@ def load_local_settings(environ=None) -> LocalSettings:
 
 def _local_sasl(state, port: int) -> KafkaConnection | None:
     """The local broker's SASL_SSL listener, once the stack has generated its user and certificate."""
-    try:
-        from stack.kafka import local_sasl_connection
-    except ImportError:
-        return None
+    from stack.kafka import local_sasl_connection
+
     return local_sasl_connection(state / "kafka", port)
 
 
@@ -205,7 +202,10 @@ def load_cloud_settings(environment: str, environ=None) -> CloudSettings:
             sections[section][key] = value.strip()
     if password is not None:
         sections["database"]["password"] = password
-    sections["database"].setdefault("sslmode", "verify-full")
+    # Aurora is reached over TLS, verified against the RDS CA bundle (environments/aws/aurora.py says where)
+    sections["database"]["sslmode"] = environ.get("CDC_DB_SSLMODE", "verify-full")
+    if sections["aws"].get("rds_ca_bundle"):
+        sections["database"]["sslrootcert"] = sections["aws"]["rds_ca_bundle"]
     kafka = KafkaConnection.sasl(sections["kafka"]["bootstrap_servers"], sections["kafka"]["sasl_username"],
                                  sections["kafka"]["sasl_password"], sections["kafka"].get("ssl_ca_location"))
     try:

@@ -11,12 +11,15 @@ from pipeline.paths import FILTERS_FILE
 from pipeline.routing import routing_job
 from tasks.env import Settings, environment
 from tasks.retry import TRANSIENT_RETRIES
+from tasks.variant import checked_variant
 
 
 @task(name="compile-routing-job")
 def compile_routing_job(cfg: Settings, filters_file: str | None = None) -> CompiledJob:
+    path = Path(filters_file) if filters_file else FILTERS_FILE
+    checked_variant(cfg.connector_variant, path)  # filters needing __op behind a variant without it: refused
     with environment(cfg) as env:
-        return routing_job(env.routing, Path(filters_file) if filters_file else FILTERS_FILE)
+        return routing_job(env.routing, path)
 
 
 @task(name="ensure-output-topics", **TRANSIENT_RETRIES)

@@ -65,8 +65,10 @@ class LocalConnect:
             return None
         return self._ok(resp, f"read connector {name!r}").json()
 
-    def put_config(self, name: str, config: dict[str, str]) -> str:
-        """Create or update; returns 'created', 'updated' or 'unchanged' (no write, no task restart)."""
+    def put_config(self, name: str, config: dict[str, str], *, deployed_fingerprint: str | None = None) -> str:
+        """Create or update; returns 'created', 'updated' or 'unchanged' (no write, no task restart).
+
+        Secrets are `${file:...}` references here, so the stored config is compared as it is."""
         current = self.config(name)
         if current is not None and {k: v for k, v in current.items() if k != "name"} == config:
             return "unchanged"
@@ -74,6 +76,12 @@ class LocalConnect:
         if resp.status_code >= 400:
             raise ConnectorError(f"Kafka Connect rejected connector {name!r}: {_message(resp)}")
         return "created" if resp.status_code == 201 else "updated"
+
+    def fingerprint(self, name: str, config: dict[str, str]) -> str:
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps([name, config], sort_keys=True).encode()).hexdigest()
 
     def status(self, name: str) -> ConnectorState | None:
         resp = self._call("GET", f"/connectors/{name}/status")
