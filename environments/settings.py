@@ -1,8 +1,10 @@
 """Settings per environment kind: `local` (the engines of stack/) or `cloud` (Confluent Cloud + AWS Aurora).
 
-One discriminated union on `kind`; `load_settings(name)` reads `CDC_*` variables (and, for cloud secrets,
-Prefect Secret blocks named `cdc-<environment>-<variable>` when CDC_SECRETS_FROM_PREFECT=1, which the
-cloud deployments in prefect.yaml set). Every missing value is named in ONE line. Secrets are SecretStr:
+One discriminated union on `kind`; `load_settings(name)` reads `CDC_*` variables and, when
+CDC_SETTINGS_FROM_PREFECT=1 (the cloud deployments in prefect.yaml set it), falls back to Prefect: a
+Variable `cdc_<environment>_<name>` for a plain value, a Secret block `cdc-<environment>-<name>` for a
+secret (e.g. CDC_FLINK_API_SECRET on dev: block `cdc-dev-flink-api-secret`). Every missing value is named
+in ONE line. Secrets are SecretStr:
 they never appear in a repr, a log, a Prefect parameter display or an error.
 """
 
@@ -126,12 +128,19 @@ CLOUD_OPTIONAL: dict[str, tuple[str, str]] = {
 }
 
 
+def prefect_names(environment: str, variable: str) -> tuple[str, str]:
+    """Where a setting is looked up in Prefect: (Variable name, Secret block name)."""
+    base = variable.removeprefix("CDC_").lower()
+    return f"cdc_{environment}_{base}", f"cdc-{environment}-{base.replace('_', '-')}"
+
+
 def _lookup(environment: str, variable: str, secret: bool, environ) -> str | None:
     value = environ.get(variable)
     if value is not None and value.strip():
         return value.strip()
-    if secret and environ.get("CDC_SECRETS_FROM_PREFECT") == "1":
-        return _prefect_secret(f"cdc-{environment}-{variable.removeprefix('CDC_').lower().replace('_', '-')}")
+    if environ.get("CDC_SETTINGS_FROM_PREFECT") == "1":
+        variable_name, block_name = prefect_names(environment, variable)
+        return _prefect_secret(block_name) if secret else _prefect_variable(variable_name)
     return None
 
 
@@ -143,6 +152,16 @@ def _prefect_secret(block_name: str) -> str | None:
         return str(Secret.load(block_name).get())
     except Exception:  # a missing block is a missing value, reported with the others
         return None
+
+
+def _prefect_variable(name: str) -> str | None:
+    try:
+        from prefect.variables import Variable
+
+        value = Variable.get(name, default=None)
+    except Exception:  # no Prefect API: a missing value, reported with the others
+        return None
+    return None if value is None else str(value)
 
 
 def load_settings(environment: str | None = None, environ=None) -> LocalSettings | CloudSettings:
@@ -190,16 +209,17 @@ def load_cloud_settings(environment: str, environ=None) -> CloudSettings:
         else:
             sections[section][key] = value
     password = _lookup(environment, "CDC_DB_PASSWORD", True, environ)
-    if password is None and not environ.get("CDC_DB_SECRET_ARN"):
+    if password is None and _lookup(environment, "CDC_DB_SECRET_ARN", False, environ) is None:
         missing.append("CDC_DB_PASSWORD (or CDC_DB_SECRET_ARN)")
     if missing:
         raise ConfigError(f"environment {environment!r} is missing {len(missing)} setting(s): {', '.join(missing)}",
-                          fix="set them as variables (the cloud deployments in prefect.yaml name each) "
-                              "or, for secrets, as Prefect Secret blocks cdc-<environment>-<name> with CDC_SECRETS_FROM_PREFECT=1")
+                          fix="set them in the worker's environment, or (with CDC_SETTINGS_FROM_PREFECT=1) as Prefect "
+                              f"Variables cdc_{environment}_<name> / Secret blocks cdc-{environment}-<name> "
+                              "(docs/environments.md)")
     for variable, (section, key) in CLOUD_OPTIONAL.items():
-        value = environ.get(variable)
-        if value is not None and value.strip():
-            sections[section][key] = value.strip()
+        value = _lookup(environment, variable, False, environ)
+        if value is not None:
+            sections[section][key] = value
     if password is not None:
         sections["database"]["password"] = password
     # Aurora is reached over TLS, verified against the RDS CA bundle (environments/aws/aurora.py says where)

@@ -20,7 +20,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 
 PORT=${CDC_PREFECT_PORT:-4200}
-POOL=cdc-local-pool  # the work pool prefect.yaml names
+POOL=cdc-local-pool  # the work pool prefect.yaml names for local runs (this script starts its worker)
+CLOUD_POOL=cdc-cloud-pool  # dev/staging/prod runs: served by a worker that can reach the cloud, never this one
 WORKER_NAME=${CDC_PREFECT_WORKER_NAME:-cdc-local-worker}
 START_TIMEOUT=${CDC_PREFECT_START_TIMEOUT:-180}
 STATE=${CDC_STATE_DIR:-$ROOT/.state}
@@ -134,12 +135,15 @@ ensure_server() {
 }
 
 ensure_pool() {
-  if api GET "/work_pools/$POOL" >/dev/null 2>&1; then
-    say "work pool: $POOL exists"
-  else
-    "$PREFECT_BIN" work-pool create "$POOL" --type process >/dev/null
-    say "work pool: created $POOL (type process)"
-  fi
+  local pool
+  for pool in "$POOL" "$CLOUD_POOL"; do
+    if api GET "/work_pools/$pool" >/dev/null 2>&1; then
+      say "work pool: $pool exists"
+    else
+      "$PREFECT_BIN" work-pool create "$pool" --type process >/dev/null
+      say "work pool: created $pool (type process)"
+    fi
+  done
 }
 
 deploy_all() {
