@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from consumers.registry import CONSUMERS
+from consumers.registry import CONSUMERS, get_consumer
 from consumers.runtime import main as run_consumer
+from pipeline.cli import run_cli
 
 
 def main(argv: list[str]) -> int:
@@ -14,7 +15,14 @@ def main(argv: list[str]) -> int:
             print(f"{spec.name:<13} python -m {spec.module:<23} topic={spec.topic} group={spec.group_id}")
         return 0
     if len(argv) == 2 and argv[0] == "run":
-        return run_consumer(argv[1])
+        spec = None
+
+        def resolve() -> int:
+            nonlocal spec
+            spec = get_consumer(argv[1])  # an unknown name: one line, exit 1
+            return 0
+
+        return run_cli(resolve) or run_consumer(spec)
     print("usage: python -m consumers list | run {" + ",".join(CONSUMERS) + "}", file=sys.stderr)
     return 1
 

@@ -354,14 +354,9 @@ def _run(spec: ConsumerSpec, environ: Mapping[str, str]) -> int:
             signal.signal(sig, handler)
 
 
-def main(spec: ConsumerSpec | str, environ: Mapping[str, str] | None = None) -> int:
-    """Run one consumer until SIGTERM/SIGINT; the process exit code (0 clean, 1 configuration, 2 crash)."""
-    def body() -> int:
-        resolved = spec
-        if isinstance(resolved, str):
-            from consumers.registry import get_consumer
+def main(spec: ConsumerSpec, environ: Mapping[str, str] | None = None) -> int:
+    """Run one consumer until SIGTERM/SIGINT; the process exit code (0 clean, 1 configuration, 2 crash).
 
-            resolved = get_consumer(resolved)
-        return _run(resolved, os.environ if environ is None else environ)
-
-    return run_cli(body)
+    Takes the spec, not a name: resolving names is the registry's job (consumers/__main__.py), which keeps
+    the runtime free of imports of the consumers that use it."""
+    return run_cli(lambda: _run(spec, os.environ if environ is None else environ))

@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 
 from consumers.config import ConsumerSpec
+from consumers.output import read_processed
 from consumers.registry import CONSUMERS
 from environments.kafka import KafkaClients
 from pipeline.kafka_connection import KafkaConnection
 from pipeline.paths import ROOT
+from pipeline.ports import Processed
 from stack.process import Engine
 
 
@@ -47,6 +49,12 @@ class LocalConsumerFleet:
 
     def processed_path(self) -> Path:
         return self.folder / "processed.jsonl"
+
+    def processed(self) -> list[Processed]:
+        return [Processed(r.id, r.topic, r.consumer, r.processed_at_ms) for r in read_processed(self.processed_path())]
+
+    def consumer_for(self, topic: str) -> str:
+        return next((s.name for s in CONSUMERS.values() if s.topic == topic), "none")
 
     def deploy(self) -> list[dict]:
         """Start what is missing, restart what died, verify every group; returns one row per consumer."""

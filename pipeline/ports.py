@@ -163,10 +163,21 @@ class Infrastructure(Protocol):
     def replication_problems(self) -> list[str]: ...  # cloud-side settings (e.g. rds.logical_replication), with the fix
 
 
+@dataclass(frozen=True)
+class Processed:
+    """One event a consumer processed (what the smoke test counts, and its latency's end)."""
+
+    id: str
+    topic: str
+    consumer: str
+    processed_at_ms: int
+
+
 @runtime_checkable
 class ConsumerFleet(Protocol):
     def deploy(self) -> list[dict]: ...
-    def processed_path(self): ...  # where the consumers record what they processed (smoke test)
+    def processed(self) -> list[Processed]: ...
+    def consumer_for(self, topic: str) -> str: ...  # the consumer reading `topic`, or "none"
     def stop(self) -> list[str]: ...
 
 

@@ -14,8 +14,6 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from consumers.output import read_processed
-from consumers.registry import CONSUMERS
 from filters.evaluator import evaluate_event
 from filters.model import Pipeline
 from pipeline.business_events import Change, load_sample, raw_shape, row_from_event
@@ -32,12 +30,13 @@ class SmokeResult:
     delivered: dict[str, Counter]           # topic -> ids
     processed: dict[str, Counter]           # topic -> ids processed by that topic's consumer
     latencies_ms: dict[str, list[int]] = field(default_factory=dict)  # topic -> commit->processed
+    consumers: dict[str, str] = field(default_factory=dict)  # topic -> the consumer that reads it
 
     def problems(self) -> list[str]:
         out = []
         for topic, want in self.expected.items():
             for what, got in (("topic", self.delivered.get(topic, Counter())),
-                              (f"consumer {consumer_of(topic)}", self.processed.get(topic, Counter()))):
+                              (f"consumer {self.consumers.get(topic, 'none')}", self.processed.get(topic, Counter()))):
                 missing = sorted((want - got).elements())
                 extra = sorted((got - want).elements())
                 if missing:
@@ -45,10 +44,6 @@ class SmokeResult:
                 if extra:
                     out.append(f"{topic} ({what}): extra or duplicated {extra}")
         return out
-
-
-def consumer_of(topic: str) -> str:
-    return next((s.name for s in CONSUMERS.values() if s.topic == topic), "none")
 
 
 def plan_changes(run: str, copies: int = 10) -> list[Change]:
@@ -83,7 +78,6 @@ def run_smoke(env: Environment, pipeline: Pipeline, copies: int = 10, timeout: f
     expected = expected_routing(pipeline, changes)
     if not any(expected.values()):
         raise PipelineError("the smoke test's sample events match no route in the filters; nothing would be checked")
-    processed_path = env.consumers.processed_path()
     watchers = {topic: env.kafka.watch(topic) for topic in expected}
     ids = {c.id for c in changes}
     delivered: dict[str, Counter] = {t: Counter() for t in expected}
@@ -96,7 +90,7 @@ def run_smoke(env: Environment, pipeline: Pipeline, copies: int = 10, timeout: f
                 for records in watcher.collect(ids, timeout=0.3, min_per_id=10**9).values():
                     for record in records:
                         delivered[topic][record["id"]] += 1
-            processed = _processed(processed_path, ids)
+            processed = _processed(env.consumers.processed(), ids)
             complete = all(expected[t] <= delivered[t] and expected[t] <= processed.get(t, Counter()) for t in expected)
             if complete and settled_at is None:
                 settled_at = time.monotonic()  # keep watching a little: late extras or duplicates must show
@@ -105,18 +99,19 @@ def run_smoke(env: Environment, pipeline: Pipeline, copies: int = 10, timeout: f
     finally:
         for watcher in watchers.values():
             watcher.close()
-    processed_records = [r for r in read_processed(processed_path) if r.id in ids]
+    processed_records = [r for r in env.consumers.processed() if r.id in ids]
     committed = {c.id: c.committed_ms for c in changes if c.op == "c"}
     latencies: dict[str, list[int]] = {t: [] for t in expected}
     for r in processed_records:
         if r.topic in latencies and r.id in committed:
             latencies[r.topic].append(r.processed_at_ms - committed[r.id])
-    return SmokeResult(run, expected, delivered, _processed(processed_path, ids), latencies)
+    return SmokeResult(run, expected, delivered, _processed(processed_records, ids), latencies,
+                       {t: env.consumers.consumer_for(t) for t in expected})
 
 
-def _processed(path, ids: set[str]) -> dict[str, Counter]:
+def _processed(records, ids: set[str]) -> dict[str, Counter]:
     out: dict[str, Counter] = {}
-    for r in read_processed(path):
+    for r in records:
         if r.id in ids:
             out.setdefault(r.topic, Counter())[r.id] += 1
     return out
@@ -135,7 +130,7 @@ def report_rows(result: SmokeResult, pipeline: Pipeline) -> list[dict]:
     for f in pipeline.enabled_filters:
         t = f.output_topic
         lat = latency_summary(result.latencies_ms.get(t, []))
-        rows.append({"route": f.id, "topic": t, "consumer": consumer_of(t),
+        rows.append({"route": f.id, "topic": t, "consumer": result.consumers.get(t, "none"),
                      "expected": sum(result.expected[t].values()), "in_topic": sum(result.delivered[t].values()),
                      "processed": sum(result.processed.get(t, Counter()).values()),
                      "latency_p50_ms": lat["p50"], "latency_p95_ms": lat["p95"], "latency_max_ms": lat["max"]})

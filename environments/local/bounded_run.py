@@ -14,7 +14,6 @@ import time
 
 from environments.kafka import KafkaClients
 from environments.local.flink import LocalFlinkJobs
-from environments.settings import LocalSettings
 from filters.compiler import CompiledJob, LocalOptions, compile_job
 from filters.model import Pipeline
 from pipeline.errors import PipelineError
@@ -49,7 +48,8 @@ def bounded(job: CompiledJob) -> tuple[str, ...]:
     return (source, *job.statements[1:])
 
 
-def run_through_flink(cfg: LocalSettings, pipeline: Pipeline, events: list[dict], timeout: float = 300.0) -> FlinkRun:
+def run_through_flink(cfg, pipeline: Pipeline, events: list[dict], timeout: float = 300.0) -> FlinkRun:
+    """`cfg` is the local settings (environments.settings.LocalSettings)."""
     prefix = f"diff-{uuid.uuid4().hex[:8]}"
     isolated, renamed = isolate(pipeline, prefix)
     kafka = KafkaClients(cfg.kafka)

@@ -21,7 +21,8 @@ def test_samples_route_once_each_and_negatives_nowhere():
 def test_problems_name_what_is_missing_and_extra():
     topic = "filtered-loan-created-events"
     result = SmokeResult("r", expected={topic: Counter({"a": 1, "b": 1})},
-                         delivered={topic: Counter({"a": 2, "b": 1})}, processed={topic: Counter({"a": 1})})
+                         delivered={topic: Counter({"a": 2, "b": 1})}, processed={topic: Counter({"a": 1})},
+                         consumers={topic: "loan"})
     assert result.problems() == [
         "filtered-loan-created-events (topic): extra or duplicated ['a']",
         "filtered-loan-created-events (consumer loan): missing ['b']",

@@ -85,7 +85,7 @@ def test_configuration_mistakes_are_one_line(env, message):
 
 
 def test_main_exits_1_with_one_line_and_no_traceback(capsys):
-    assert main("service", environ={"KAFKA_API_KEY": KEY}) == 1
+    assert main(get_consumer("service"), environ={"KAFKA_API_KEY": KEY}) == 1
     out, err = capsys.readouterr()
     assert out == ""
     assert err == ("error: KAFKA_API_KEY is set but KAFKA_API_SECRET is not — fix: set KAFKA_API_SECRET to the"
@@ -96,7 +96,7 @@ def test_main_exits_1_with_one_line_and_no_traceback(capsys):
 def test_unwritable_processed_output_is_a_configuration_error(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert main("car", environ={"PROCESSED_OUTPUT": str(blocker / "out.jsonl")}) == 1
+    assert main(get_consumer("car"), environ={"PROCESSED_OUTPUT": str(blocker / "out.jsonl")}) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: PROCESSED_OUTPUT=") and err.count("\n") == 1
 

@@ -221,7 +221,7 @@ def test_a_crash_exits_2_after_committing_what_was_processed(tmp_path, monkeypat
         return app
 
     monkeypatch.setattr(runtime.ConsumerApp, "create", staticmethod(create))
-    assert runtime.main("loan", environ={"KAFKA_TOPIC": TOPIC, "PROCESSED_OUTPUT": str(tmp_path / "o")}) == 2
+    assert runtime.main(get_consumer("loan"), environ={"KAFKA_TOPIC": TOPIC, "PROCESSED_OUTPUT": str(tmp_path / "o")}) == 2
     out, err = capsys.readouterr()
     assert err.rstrip().splitlines()[-1] == "crash: RuntimeError: broken client"
     assert json.loads(out.splitlines()[-1])["msg"] == "consumer crashed"
