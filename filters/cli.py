@@ -124,12 +124,16 @@ def cmd_generate(file: Path, out_dir: Path, check: bool, out: TextIO, err: TextI
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # bytes: text mode would also turn a lone \r into a line end
     except OSError as exc:
         raise ConfigError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     items = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    # Lines end at \n only (JSON lines): str.splitlines() would also cut at U+2028, U+2029, U+0085 and
+    # other separators, which JSON allows raw inside strings. A line holding only JSON whitespace is skipped.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip(" \t\r"):
             continue
         try:
             item = json.loads(line)

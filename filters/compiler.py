@@ -295,8 +295,11 @@ def value_sql(c: Comparison) -> str:
 
 
 def _to_number(text_sql: str) -> str:
-    # 'NaN' is removed so NaN never exists: Flink rewrites NOT(x > 1) as x <= 1, wrong for NaN.
-    return f"TRY_CAST(REPLACE({text_sql}, {quote_string(NAN_TOKEN)}, '') AS DOUBLE)"
+    # NaN must never exist: Flink rewrites NOT(x > 1) as x <= 1, wrong for NaN. Only a text containing
+    # 'NaN' can parse as NaN, and such a text is never another number, so it is made NULL; every other
+    # text is cast as it is (removing 'NaN' instead would read '1NaN2' as 12).
+    return (f"CASE WHEN POSITION({quote_string(NAN_TOKEN)} IN {text_sql}) > 0 THEN CAST(NULL AS DOUBLE) "
+            f"ELSE TRY_CAST({text_sql} AS DOUBLE) END")
 
 
 def literal_sql(c: Comparison, value: object) -> str:

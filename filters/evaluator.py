@@ -9,12 +9,11 @@ run against Flink.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from filters.flink_semantics import bigint_column_value, json_value, string_column_text, text_to_number
-from filters.javaregex import translate
+from filters.flink_semantics import bigint_column_value, json_value, string_column_text, text_order_key, text_to_number
+from filters.javaregex import TranslatedRegex, translate
 from filters.model import FLAT_COLUMNS, AllOf, AnyOf, Comparison, Condition, Filter, Not, Pipeline
 
 Truth = bool | None  # None is SQL's UNKNOWN
@@ -88,6 +87,11 @@ def comparison_truth(c: Comparison, event: Mapping[str, Any]) -> Truth:
     if x is None:
         return None
     operands = c.operands
+    if op in _ORDERED:
+        if isinstance(x, str):  # text orders by UTF-16 code units in the deployed job
+            x = text_order_key(x)
+            operands = tuple(text_order_key(str(v)) for v in operands)
+        return _ORDERED[op](x, operands)
     if op == "equals":
         return x == operands[0]
     if op == "notEquals":
@@ -96,24 +100,23 @@ def comparison_truth(c: Comparison, event: Mapping[str, Any]) -> Truth:
         return any(x == v for v in operands)
     if op == "notIn":
         return all(x != v for v in operands)
-    if op == "greaterThan":
-        return x > operands[0]  # type: ignore[operator]
-    if op == "lessThan":
-        return x < operands[0]  # type: ignore[operator]
-    if op == "greaterThanOrEqual":
-        return x >= operands[0]  # type: ignore[operator]
-    if op == "lessThanOrEqual":
-        return x <= operands[0]  # type: ignore[operator]
-    if op == "between":
-        return operands[0] <= x <= operands[1]  # type: ignore[operator]
     if op == "matches":
-        return _compiled(str(operands[0])).search(str(x)) is not None
+        return _compiled(str(operands[0])).search(str(x))
     raise ValueError(f"unknown operator {op!r}")
 
 
+_ORDERED: dict[str, Any] = {
+    "greaterThan": lambda x, v: x > v[0],
+    "lessThan": lambda x, v: x < v[0],
+    "greaterThanOrEqual": lambda x, v: x >= v[0],
+    "lessThanOrEqual": lambda x, v: x <= v[0],
+    "between": lambda x, v: v[0] <= x <= v[1],
+}
+
+
 @functools.lru_cache(maxsize=512)
-def _compiled(java_pattern: str) -> re.Pattern[str]:
-    return translate(java_pattern).compile()
+def _compiled(java_pattern: str) -> TranslatedRegex:
+    return translate(java_pattern)
 
 
 def _and(values: Iterable[Truth]) -> Truth:

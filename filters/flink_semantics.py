@@ -10,8 +10,12 @@ Every rule here was observed on Flink 2.2.1 (batch job over the json format, see
 - TRY_CAST(text AS DOUBLE) is Java's Double.parseDouble: trims characters <= U+0020, accepts
   hex floats (0x1p3), a d/f suffix, 'NaN' and 'Infinity'; anything else is NULL.
 - NaN is kept out of the number domain on purpose: Flink's planner rewrites NOT(x > 1) into x <= 1,
-  which is not the same for NaN, so the compiler removes 'NaN' from the text before casting
-  (REPLACE(text, 'NaN', '')) and so does `text_to_number`.
+  which is not the same for NaN. A text containing 'NaN' is either a spelling of NaN (' NaN', '-NaN')
+  or not a number at all ('1NaN2'), so the compiler turns every such text into NULL before casting
+  (CASE WHEN POSITION('NaN' IN text) > 0 THEN NULL ELSE TRY_CAST(text AS DOUBLE) END), which changes no
+  other value, and so does `text_to_number`.
+- Text ordering (<, >, BETWEEN) in the deployed job compares UTF-16 code units (Java's
+  String.compareTo), not code points: see `text_order_key`.
 - Flat columns declared STRING receive JSON numbers/booleans/objects as their text (Jackson asText /
   compact toString).
 """
@@ -25,7 +29,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-#: the substring the compiler removes before TRY_CAST; shared with the evaluator
+#: a text containing this is NULL as a number (the compiler's CASE and `text_to_number` agree)
 NAN_TOKEN = "NaN"
 
 _JSON_WHITESPACE = " \t\n\r"
@@ -60,10 +64,27 @@ def java_parse_double(text: str) -> float | None:
 
 
 def text_to_number(text: str | None) -> float | None:
-    """The compiler's number conversion: TRY_CAST(REPLACE(text, 'NaN', '') AS DOUBLE)."""
-    if text is None:
+    """The compiler's number conversion: NULL for a text containing 'NaN', else TRY_CAST(text AS DOUBLE).
+
+    Every text Java parses as NaN contains 'NaN', and no text containing 'NaN' parses as anything else,
+    so this is exactly TRY_CAST with NaN made NULL.
+    """
+    if text is None or NAN_TOKEN in text:
         return None
-    return java_parse_double(text.replace(NAN_TOKEN, ""))
+    return java_parse_double(text)
+
+
+def text_order_key(text: str) -> bytes:
+    """The order Flink's deployed job uses for text: UTF-16 code units (Java's String.compareTo).
+
+    Flink's BinaryStringData.compareTo compares the Java Strings when both sides still hold one, and
+    the UTF-8 bytes (code point order) otherwise. In the routing job every compared text holds one: literals,
+    JSON_VALUE results, and column values, because the Kafka source, the filters and the sinks run chained
+    in one task, so no row is serialized in between (with chaining off, columns compare by code point).
+    The two orders differ only between characters at U+10000 and above and those from U+E000 to U+FFFF:
+    '\U0001F600' (units D83D DE00) sorts before '\uFFFD'.
+    """
+    return text.encode("utf-16-be", "surrogatepass")
 
 
 def _java_trim(text: str) -> str:

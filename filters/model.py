@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import Discriminator, Field, StrictBool, StrictStr, Tag, model_validator
 
+from filters.flink_semantics import text_order_key
 from filters.javaregex import JavaRegexError, translate
 from filters.jsonpath import JsonPathError, Segment, is_json_path, parse_json_path
 from pipeline.base import StrictModel
@@ -324,12 +325,14 @@ def _check_arity_and_values(
             problems.append((("values", i), problem))
             bad = True
     if operator == "between" and not bad and _sort_key(type_, values[0]) > _sort_key(type_, values[1]):
-        problems.append((("values",), f"between needs [low, high]; {values[0]!r} is above {values[1]!r}"))
+        order = " (text is ordered by UTF-16 code units, as in Flink)" if type_ == "string" else ""
+        problems.append((("values",), f"between needs [low, high]; {values[0]!r} is above {values[1]!r}{order}"))
     return problems
 
 
 def _sort_key(type_: str, value: Any) -> Any:
-    return float(value) if type_ == "number" else value
+    # Text in Flink's order (UTF-16 code units): between '\uFFFD' and '\U0001F600' is empty there.
+    return float(value) if type_ == "number" else text_order_key(value)
 
 
 def check_value(field: str, operator: str, type_: str, value: Any) -> str | None:
@@ -354,6 +357,8 @@ def check_value(field: str, operator: str, type_: str, value: Any) -> str | None
             f"expected text for type string, got {_describe(value)}; quote it ('{quoted}') "
             "or set type: number / boolean"
         )
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        return "text contains a lone UTF-16 surrogate (\\ud800-\\udfff), which SQL text cannot hold; write whole characters"
     if field == "__op" and operator != "matches" and value not in OPERATIONS:
         return f"__op is one of {one_of(OPERATIONS)}; got {value!r}"
     if operator == "matches":

@@ -93,10 +93,26 @@ def test_numbers_follow_flink_text_to_double():
 
 
 def test_nan_is_not_a_number_even_under_not():
-    # Flink rewrites NOT(x > 1) into x <= 1; removing 'NaN' keeps both forms equal.
+    # Flink rewrites NOT(x > 1) into x <= 1; a text containing 'NaN' is NULL, so both forms stay equal.
     c = Not(**{"not": cmp("$.v", "greaterThan", 1.0, type="number")})
-    assert truth(c, event(data={"v": "NaN"})) is None
-    assert truth(c, event(data={"v": "-NaN"})) is None
+    for text in ("NaN", "-NaN", " NaN ", "NNaNaN", "NaNNaN"):
+        assert truth(c, event(data={"v": text})) is None, text
+    between = Not(**{"not": cmp("$.v", "between", values=[0.0, 1e-05], type="number")})
+    assert truth(between, event(data={"v": "NNaNaN"})) is None
+
+
+@pytest.mark.parametrize("text", ["1NaN2", "12NaN", "-NaN5", "1e3NaN", "NaNInfinity", "NNaNaN", "NaN", "+NaN"])
+def test_texts_containing_nan_are_not_numbers(text):
+    # The documented meaning: a text that is not a number is NULL (the old REPLACE read '1NaN2' as 12).
+    assert comparison_truth(cmp("$.v", "isNotNull", type="number"), event(data={"v": text})) is False
+    assert comparison_truth(cmp("$.v", "isNull", type="number"), event(data={"v": text})) is True
+    assert comparison_truth(cmp("event_name", "isNull", type="number"), event(event_name=text)) is True
+
+
+def test_texts_without_nan_keep_their_number():
+    for text, number in [("12", 12.0), (" 1e3 ", 1000.0), ("-0", 0.0), ("0x1p3", 8.0), ("12d", 12.0)]:
+        assert comparison_truth(cmp("$.v", "equals", number, type="number"), event(data={"v": text})) is True, text
+    assert comparison_truth(cmp("$.v", "greaterThan", 1e308, type="number"), event(data={"v": "Infinity"})) is True
 
 
 def test_negative_zero_equals_zero():
@@ -139,12 +155,43 @@ def test_in_and_not_in():
     assert comparison_truth(cmp("$.v", "notIn", values=["a"]), ev) is True
 
 
-def test_between_is_inclusive_and_strings_compare_by_code_point():
+def test_between_is_inclusive_and_strings_compare_by_utf16_code_unit():
     assert comparison_truth(cmp("$.v", "between", values=[1.0, 2.0], type="number"), event(data={"v": 2})) is True
     assert comparison_truth(cmp("$.v", "between", values=["a", "b"]), event(data={"v": "b"})) is True
     assert comparison_truth(cmp("$.v", "greaterThan", "Z"), event(data={"v": "a"})) is True
     assert comparison_truth(cmp("$.v", "greaterThan", "z"), event(data={"v": "é"})) is True
     assert comparison_truth(cmp("$.v", "equals", "abc"), event(data={"v": "abc "})) is False  # no blank padding
+
+
+def test_text_order_is_the_deployed_jobs_utf16_order():
+    # '😀' is U+1F600 but the units D83D DE00 in Java: it sorts before U+E000..U+FFFF (the cases)
+    emoji = "\U0001F600"
+    assert comparison_truth(cmp("$.a", "greaterThan", "\uff11\uff12"), event(data={"a": emoji})) is False
+    assert comparison_truth(cmp("event_type", "lessThan", "\ufffd"), event(event_type=emoji)) is True
+    assert comparison_truth(cmp("$.a", "between", values=["a", "\ue000"]), event(data={"a": emoji})) is True
+    assert comparison_truth(cmp("event_name", "greaterThanOrEqual", "\ud7ff"), event(event_name=emoji)) is True
+    assert comparison_truth(cmp("$.a", "lessThanOrEqual", "\U0001F601"), event(data={"a": "\uffff"})) is False
+    # equality is unaffected
+    assert comparison_truth(cmp("$.a", "in", values=[emoji]), event(data={"a": emoji})) is True
+
+
+def test_between_bounds_are_validated_in_the_same_order():
+    Comparison(field="$.a", operator="between", values=["\U0001F600", "\ufffd"])  # low <= high in UTF-16
+    with pytest.raises(ValueError, match="UTF-16 code units"):
+        Comparison(field="$.a", operator="between", values=["\ufffd", "\U0001F600"])
+
+
+def test_text_values_cannot_hold_lone_surrogates():
+    # a YAML "\\ud800" escape makes one; no SQL literal can hold it, so it is an error, not a crash
+    with pytest.raises(ValueError, match="lone UTF-16 surrogate"):
+        Comparison(field="$.a", operator="equals", value="a\ud800")
+
+
+def test_regex_over_characters_above_uffff_is_javas():
+    # find() may start between the two halves of a pair, where Java sees a lone low surrogate
+    assert comparison_truth(cmp("$.v", "matches", "(?<!^)."), event(data={"v": "\U0001F600"})) is True
+    assert comparison_truth(cmp("$.v", "matches", "^.$"), event(data={"v": "\U0001F600"})) is True
+    assert comparison_truth(cmp("$.v", "matches", "[^\\x{1F600}]"), event(data={"v": "\U0001F600"})) is False
 
 
 def test_flat_columns():

@@ -33,14 +33,30 @@ JAVA_FIND = [
     ("[😀-😂]", [("😁", True), ("😃", False)]),
     ("\\.\\*\\+", [(".*+", True), ("a*+", False)]),
     ("^$", [("", True), ("\n", True), ("a", False)]),
+    # Java matches over UTF-16 units: where find() starts (between the halves of a pair or not) and what a
+    # class accepts there depend on the pattern; recorded on JDK 17 like the rest
+    ("(?<!^).", [("😀", True), ("a", False), ("ab", True)]),
+    ("(?<!^)(?!$)", [("😀", True), ("a", False)]),
+    ("(?!$)(?!\\x{1F600})", [("😀", False), ("😀😀", False)]),
+    ("[^\\x{1F600}]", [("😀", False), ("😁", True)]),
+    ("[^😀]", [("😀", False), ("a", True)]),
+    ("^[\\x{D7FF}-\\x{E000}]", [("😀", False), ("\ue000", True)]),
+    ("[\\x{D7FF}-\\x{E000}]", [("😀", False), ("a", False)]),
+    (".\\x{1F600}", [("a😀", True), ("😀", False)]),
+    ("^.$", [("😀", True), ("😀😀", False)]),
+    ("^..$", [("😀", False), ("😀😀", True)]),
+    ("(?<![a-z])x", [("😀x", True), ("ax", False)]),
+    ("(?<=\\d)x", [("1x", True), ("😀x", False)]),
+    ("[a\\-z]", [("-", True), ("b", False), ("z", True)]),
+    ("^[\\-a]+$", [("-a-", True), ("b", False)]),
 ]
 
 
 @pytest.mark.parametrize("pattern,cases", JAVA_FIND, ids=[p for p, _ in JAVA_FIND])
 def test_translation_finds_what_java_finds(pattern, cases):
-    compiled = translate(pattern).compile()
+    translated = translate(pattern)
     for text, java_found in cases:
-        assert (compiled.search(text) is not None) is java_found, (pattern, text)
+        assert translated.search(text) is java_found, (pattern, text)
 
 
 REJECTED = {
@@ -80,6 +96,16 @@ REJECTED = {
     "\\y": "unknown escape \\y",
     "a\\": "lone backslash",
     "": "empty",
+    # Java measures lookbehinds in UTF-16 units: over characters above U+FFFF they mean something else
+    "(?<=^.)x": "lookbehind cannot contain .",
+    "(?<=..)$": "lookbehind cannot contain .",
+    "(?<=\\x{1F600})x": "character above U+FFFF",
+    "(?<=😀)x": "character above U+FFFF",
+    "(?<![^a])x": "lookbehind cannot contain",
+    "(?<=\\W)x": "lookbehind cannot contain",
+    "(?<=a(?=.))x": "lookbehind cannot contain",
+    "(?<=[\\x{D7FF}-\\x{E000}])x": "lookbehind cannot contain",
+    "a\ud83d": "lone UTF-16 surrogate",
 }
 
 
@@ -102,3 +128,32 @@ def test_error_offsets_point_at_the_construct():
 def test_flags():
     assert translate("(?i)ab").ignore_case and not translate("ab").ignore_case
     assert translate("(?is)a.b").compile().search("A\nB")
+
+
+def test_the_issue_lookbehinds_are_rejected_with_the_reason():
+    with pytest.raises(JavaRegexError) as info:
+        translate("x(?<=^.)")
+    assert info.value.offset == 6  # the '.'
+    assert "UTF-16 units" in str(info.value) and "(?<=^.)x does not find" in str(info.value)
+
+
+def test_lookbehinds_over_characters_up_to_uffff_are_kept():
+    assert translate("(?<=[a-z\\uFFFD])x").search("\uFFFDx")
+    assert not translate("(?<=[a-z\\uFFFD])x").search("😀x")
+    assert translate("(?<!\\w)x").search("😀x")
+
+
+def test_find_skips_positions_inside_a_pair_exactly_when_java_does():
+    # hasSupplementary in JDK 17's Pattern: a literal character above U+FFFF, a negated class, \\D \\W \\S,
+    # a range under (?i), such a character standing alone; not '.', not one inside a longer literal run
+    for pattern, skips in [("(?<!^).", False), ("a\\x{1F600}", False), ("\\x{1F600}", True), ("😀", True),
+                           ("[^a]", True), ("\\W", True), ("\\w", False), ("(?i)[a-c]", True), ("[a-c]", False),
+                           ("(?:x|\\x{1F600}+)", True), ("[\\x{1F600}]", True), ("[\\x{D7FF}-\\x{E000}]", True)]:
+        assert translate(pattern).skips_inside_pairs is skips, pattern
+
+
+def test_an_escaped_dash_is_a_literal_dash_anywhere_in_a_class():
+    translated = translate("^[a\\-z]+$")
+    assert translated.search("a-z-a") and not translated.search("b")
+    with pytest.raises(JavaRegexError, match="literal '-'"):
+        translate("[a-c-e]")

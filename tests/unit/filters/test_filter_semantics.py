@@ -4,7 +4,14 @@ import math
 
 import pytest
 
-from filters.flink_semantics import java_double_to_string, java_parse_double, json_value, string_column_text, text_to_number
+from filters.flink_semantics import (
+    java_double_to_string,
+    java_parse_double,
+    json_value,
+    string_column_text,
+    text_order_key,
+    text_to_number,
+)
 
 # TRY_CAST(s AS DOUBLE) results recorded from Flink 2.2.1
 OBSERVED_TRY_CAST = {
@@ -23,9 +30,35 @@ def test_try_cast_to_double(text):
     assert got == expected and (expected is None or math.copysign(1, got) == math.copysign(1, expected))
 
 
-def test_nan_is_parsed_but_removed_before_comparison():
+def test_nan_is_parsed_but_null_as_a_number():
     assert math.isnan(java_parse_double("NaN")) and math.isnan(java_parse_double(" NaN"))
     assert text_to_number("NaN") is None and text_to_number("-NaN") is None and text_to_number(None) is None
+    for text in ("1NaN2", "12NaN", "-NaN5", "1e3NaN", "NaNInfinity", "NNaNaN"):
+        assert java_parse_double(text) is None and text_to_number(text) is None, text
+
+
+@pytest.mark.parametrize("text", sorted(OBSERVED_TRY_CAST))
+def test_number_conversion_is_try_cast_for_texts_without_nan(text):
+    expected = OBSERVED_TRY_CAST[text]
+    got = text_to_number(text)
+    assert got == expected and (expected is None or math.copysign(1, got) == math.copysign(1, expected))
+
+
+def test_compiled_number_conversion_nulls_nan_texts_and_casts_the_rest():
+    from filters.compiler import comparison_sql
+    from filters.model import Comparison
+
+    sql = comparison_sql(Comparison(field="$.a", operator="isNotNull", type="number"))
+    assert sql == ("CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) "
+                   "ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END IS NOT NULL")
+    assert "REPLACE" not in sql
+
+
+def test_text_order_key_is_utf16_code_units():
+    words = ["\U0001F600", "\uffff", "\ue000", "\ud7ff", "a", "", "\U00010000", "\U0010FFFF", "\uff11\uff12"]
+    assert sorted(words, key=text_order_key) == ["", "a", "\ud7ff", "\U00010000", "\U0001F600", "\U0010FFFF",
+                                                 "\ue000", "\uff11\uff12", "\uffff"]
+    assert text_order_key("\ud83d") < text_order_key("\U0001F600")  # a lone surrogate is one unit
 
 
 # JSON_VALUE(doc, '$.v') results recorded from Flink 2.2.1

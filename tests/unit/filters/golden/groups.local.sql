@@ -117,7 +117,7 @@ BEGIN
   FROM `raw-business-events`
   WHERE `__op` IN ('c', 'r')
     AND `event_type` = 'LoanCreated'
-    AND (TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.eventBody.entities[0].updatedAttributes.loan.loanAmount'), 'NaN', '') AS DOUBLE) > 1E4 OR NOT (REGEXP(`event_name`, '^Test')) OR (`__op` = 'r' AND NOT (JSON_VALUE(`event_data`, '$.a') IS NULL OR JSON_VALUE(`event_data`, '$.b') IS NULL)));
+    AND (CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.eventBody.entities[0].updatedAttributes.loan.loanAmount')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.eventBody.entities[0].updatedAttributes.loan.loanAmount') AS DOUBLE) END > 1E4 OR NOT (REGEXP(`event_name`, '^Test')) OR (`__op` = 'r' AND NOT (JSON_VALUE(`event_data`, '$.a') IS NULL OR JSON_VALUE(`event_data`, '$.b') IS NULL)));
 
   INSERT INTO `filtered-either`
   SELECT

@@ -94,5 +94,5 @@ BEGIN
       'c' AS `__op`,
       'business_events' AS `__table`
   FROM `raw-business-events`
-  WHERE TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.eventBody.entities[0].updatedAttributes.loan.loanAmount'), 'NaN', '') AS DOUBLE) BETWEEN 1E5 AND 1E9;
+  WHERE CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.eventBody.entities[0].updatedAttributes.loan.loanAmount')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.eventBody.entities[0].updatedAttributes.loan.loanAmount') AS DOUBLE) END BETWEEN 1E5 AND 1E9;
 END;

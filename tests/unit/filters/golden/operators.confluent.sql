@@ -124,18 +124,18 @@ BEGIN
       `__ts_ms`,
       `__deleted`
   FROM `raw-business-events`
-  WHERE TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.eventBody.entities[0].updatedAttributes.loan.loanAmount'), 'NaN', '') AS DOUBLE) > 1E4
-    AND TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.a'), 'NaN', '') AS DOUBLE) < -2.5E0
-    AND TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.a'), 'NaN', '') AS DOUBLE) >= 1E-1
-    AND TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.a'), 'NaN', '') AS DOUBLE) <= 1E300
-    AND TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.a'), 'NaN', '') AS DOUBLE) = 0E0
-    AND TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.a'), 'NaN', '') AS DOUBLE) <> 1.23456E2
-    AND TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.a'), 'NaN', '') AS DOUBLE) IN (1E0, 2E0, 3E0)
-    AND TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.a'), 'NaN', '') AS DOUBLE) NOT IN (4E0)
-    AND TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.a'), 'NaN', '') AS DOUBLE) BETWEEN -1E0 AND 1E0
-    AND TRY_CAST(REPLACE(JSON_VALUE(`event_data`, '$.a'), 'NaN', '') AS DOUBLE) IS NULL
+  WHERE CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.eventBody.entities[0].updatedAttributes.loan.loanAmount')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.eventBody.entities[0].updatedAttributes.loan.loanAmount') AS DOUBLE) END > 1E4
+    AND CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END < -2.5E0
+    AND CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END >= 1E-1
+    AND CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END <= 1E300
+    AND CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END = 0E0
+    AND CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END <> 1.23456E2
+    AND CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END IN (1E0, 2E0, 3E0)
+    AND CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END NOT IN (4E0)
+    AND CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END BETWEEN -1E0 AND 1E0
+    AND CASE WHEN POSITION('NaN' IN JSON_VALUE(`event_data`, '$.a')) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(JSON_VALUE(`event_data`, '$.a') AS DOUBLE) END IS NULL
     AND CAST(`__ts_ms` AS DOUBLE) > 1.705312205E12
-    AND TRY_CAST(REPLACE(`id`, 'NaN', '') AS DOUBLE) IS NOT NULL;
+    AND CASE WHEN POSITION('NaN' IN `id`) > 0 THEN CAST(NULL AS DOUBLE) ELSE TRY_CAST(`id` AS DOUBLE) END IS NOT NULL;
 
   INSERT INTO `filtered-booleans`
   SELECT
