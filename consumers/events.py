@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.business_events import unframe
 from pipeline.errors import PipelineError
 
 
@@ -133,6 +134,11 @@ def parse_value(raw: bytes | str | None) -> BusinessEvent:
     """The event in a record value; raises `MalformedEvent` with the reason when it cannot be processed."""
     if raw is None:
         raise MalformedEvent("record has no value (tombstone)")
+    if isinstance(raw, bytes):
+        try:
+            raw = unframe(raw)  # Confluent Flink's json-registry sink frames the JSON with a schema id
+        except ValueError as err:
+            raise MalformedEvent(str(err)) from None
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")

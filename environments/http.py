@@ -55,7 +55,8 @@ class RestClient:
                  key_variable: str | None = None, credential: str = "API key", timeout: float = 30.0,
                  transport: httpx.BaseTransport | None = None, reauth_on_redirect: bool = False,
                  rate_limit_retries: int = RATE_LIMIT_RETRIES, max_retry_after: float = MAX_RETRY_AFTER,
-                 sleep: Callable[[float], None] = time.sleep, headers: dict[str, str] | None = None):
+                 sleep: Callable[[float], None] = time.sleep, headers: dict[str, str] | None = None,
+                 server_errors_transient: bool = True):
         try:
             url = httpx.URL(base_url)
         except httpx.InvalidURL:  # the text may hold whatever was pasted into the URL: not echoed
@@ -72,6 +73,8 @@ class RestClient:
         self.rate_limit_retries = rate_limit_retries
         self.max_retry_after = max_retry_after
         self.sleep = sleep
+        #: False for APIs that answer a rejected request with 500 (Flink's SQL Gateway): the caller decides
+        self.server_errors_transient = server_errors_transient
         self._secrets: set[str] = set()
         self._auth_header: str | None = None
         basic = None
@@ -132,7 +135,7 @@ class RestClient:
                     fix="retry later; lower the request rate")
             self.sleep(delay)
         status = response.status_code
-        if status >= 500:
+        if status >= 500 and (self.server_errors_transient or status in (502, 503, 504)):
             raise TransientError(f"{self.service} at {self.host} answered {status} {response.reason_phrase} on "
                                  f"{method} {self._where(path)}: {self.message(response)}")
         if status in (401, 403):

@@ -7,15 +7,15 @@ the tests and benchmarks use.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
+from pipeline.business_events import unframe
 from pipeline.errors import PipelineError, TransientError
 from pipeline.kafka_connection import KafkaConnection
-from pipeline.polling import poll_until
+from pipeline.polling import holds_within, poll_until
 
 
 class KafkaClients:
@@ -136,7 +136,7 @@ class KafkaClients:
                         if tp.offset >= ends[tp.partition]:
                             done.add(tp.partition)
                 elif not msg.error():
-                    out.append(json.loads(msg.value()))
+                    out.append(json.loads(unframe(msg.value())))
                     if msg.offset() + 1 >= ends[msg.partition()]:
                         done.add(msg.partition())
                 return len(done) >= len(ends)
@@ -175,19 +175,21 @@ class TopicWatcher:
     def collect(self, want_ids: set[str], timeout: float = 60.0, min_per_id: int = 1) -> dict[str, list[dict]]:
         """Records of the wanted ids (value dicts plus `_key`, `_partition`), until each has `min_per_id`."""
         seen: dict[str, list[dict]] = {}
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def enough() -> bool:
             if all(len(seen.get(i, [])) >= min_per_id for i in want_ids):
-                break
+                return True
             msg = self.consumer.poll(0.3)
-            if msg is None or msg.error():
-                continue
-            value = json.loads(msg.value())
-            value["_key"] = msg.key().decode() if msg.key() else None
-            value["_partition"] = msg.partition()
-            value["_timestamp_ms"] = msg.timestamp()[1]
-            if value.get("id") in want_ids:
-                seen.setdefault(value["id"], []).append(value)
+            if msg is not None and not msg.error():
+                value = json.loads(unframe(msg.value()))
+                value["_key"] = msg.key().decode() if msg.key() else None
+                value["_partition"] = msg.partition()
+                value["_timestamp_ms"] = msg.timestamp()[1]
+                if value.get("id") in want_ids:
+                    seen.setdefault(value["id"], []).append(value)
+            return False
+
+        holds_within(enough, timeout, every=0)  # on timeout: what arrived so far
         return seen
 
     def close(self) -> None:

@@ -83,3 +83,19 @@ def raw_topic_json_schema() -> dict:
     return {"$schema": "http://json-schema.org/draft-07/schema#", "title": "raw-business-events value",
             "type": "object", "properties": properties, "required": ["id", "event_name", "event_data"],
             "additionalProperties": True}
+
+
+#: the first byte of a value framed by a Schema Registry serializer (magic byte 0 + a 4-byte schema id)
+SR_MAGIC = b"\x00"
+
+
+def unframe(raw: bytes) -> bytes:
+    """The JSON of a record value, plain or Schema-Registry framed (Confluent Flink's json-registry sink).
+
+    Plain JSON never starts with a zero byte, so both forms are read; a frame without its schema id is an error.
+    """
+    if raw[:1] == SR_MAGIC:
+        if len(raw) < 5:
+            raise ValueError("value has the Schema Registry magic byte but no schema id")
+        return raw[5:]
+    return raw

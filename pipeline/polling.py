@@ -35,3 +35,13 @@ def poll_until(check: Callable[[], T | None], *, timeout: float, every: float = 
             seen = f" ({last()})" if last else ""
             raise error(f"{what} not reached after {timeout:.0f}s{seen}")
         sleep(every)
+
+
+def holds_within(condition: Callable[[], bool], timeout: float, every: float = 0.2) -> bool:
+    """True once `condition()` holds, False after `timeout` seconds: for waits whose expiry is an answer,
+    not an error (a process that ignores SIGTERM, a topic read until quiet)."""
+    try:
+        poll_until(condition, timeout=timeout, every=every, what="condition")
+        return True
+    except TransientError:
+        return False

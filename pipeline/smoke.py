@@ -18,6 +18,7 @@ from filters.evaluator import evaluate_event
 from filters.model import Pipeline
 from pipeline.business_events import Change, load_sample, raw_shape, row_from_event
 from pipeline.errors import PipelineError
+from pipeline.polling import holds_within
 from pipeline.ports import Environment
 
 ROUTED_SAMPLES = ["loan-created", "loan-payment-submitted", "car-created", "car-service-done"]
@@ -83,19 +84,20 @@ def run_smoke(env: Environment, pipeline: Pipeline, copies: int = 10, timeout: f
     delivered: dict[str, Counter] = {t: Counter() for t in expected}
     try:
         env.database.apply_changes(changes)
-        deadline = time.monotonic() + timeout
-        settled_at = None
-        while time.monotonic() < deadline:
+        settled_at: list[float] = []
+
+        def settled() -> bool:
             for topic, watcher in watchers.items():
                 for records in watcher.collect(ids, timeout=0.3, min_per_id=10**9).values():
                     for record in records:
                         delivered[topic][record["id"]] += 1
             processed = _processed(env.consumers.processed(), ids)
             complete = all(expected[t] <= delivered[t] and expected[t] <= processed.get(t, Counter()) for t in expected)
-            if complete and settled_at is None:
-                settled_at = time.monotonic()  # keep watching a little: late extras or duplicates must show
-            if settled_at is not None and time.monotonic() - settled_at >= settle:
-                break
+            if complete and not settled_at:
+                settled_at.append(time.monotonic())  # keep watching a little: late extras or duplicates must show
+            return bool(settled_at) and time.monotonic() - settled_at[0] >= settle
+
+        holds_within(settled, timeout, every=0)  # not settled in time: the comparison below names the gap
     finally:
         for watcher in watchers.values():
             watcher.close()

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
@@ -20,7 +19,7 @@ from psycopg import sql
 
 from pipeline.errors import EnvironmentProblem
 from pipeline.database_settings import DatabaseSettings
-from stack.process import Engine, pid_alive, port_open
+from stack.process import Engine, gone, pid_alive, port_open
 
 SUPERUSER = "postgres"
 
@@ -141,10 +140,7 @@ class Postgres(Engine):
         if pid is None:
             return super().stop(timeout)
         os.kill(pid, signal.SIGINT)  # "fast" shutdown: do not wait for clients (SIGTERM waits for them)
-        deadline = time.monotonic() + timeout
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        if pid_alive(pid):
+        if not gone(pid, timeout):
             os.kill(pid, signal.SIGQUIT)
         super().stop(5)
         return True

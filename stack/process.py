@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import EnvironmentProblem
+from pipeline.polling import holds_within, poll_until
 
 
 def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
@@ -138,10 +139,9 @@ class Engine:
         self._proc = proc
 
     def wait_healthy(self) -> None:
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
+        def up() -> bool:
             if self.healthy():
-                return
+                return True
             proc = getattr(self, "_proc", None)
             if proc is not None and proc.poll() is not None:
                 raise EnvironmentProblem(
@@ -150,11 +150,18 @@ class Engine:
                 )
             if proc is None and self.pid() is None:
                 raise EnvironmentProblem(f"{self.name} is not running: {tail(self.log_path)}", fix=f"read {self.log_path}")
-            time.sleep(0.25)
-        raise EnvironmentProblem(
-            f"{self.name} did not become healthy within {self.start_timeout:.0f}s: {tail(self.log_path)}",
-            fix=f"read {self.log_path}",
-        )
+            return False
+
+        try:
+            poll_until(up, timeout=self.start_timeout, every=0.25, what=f"{self.name} healthy",
+                       error=EnvironmentProblem)
+        except EnvironmentProblem as err:
+            if "not reached" not in err.message:
+                raise
+            raise EnvironmentProblem(
+                f"{self.name} did not become healthy within {self.start_timeout:.0f}s: {tail(self.log_path)}",
+                fix=f"read {self.log_path}",
+            ) from None
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop our process (SIGTERM, then SIGKILL); return True when something was stopped."""
@@ -163,21 +170,15 @@ class Engine:
             self.pid_path.unlink(missing_ok=True)
             return False
         _signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and pid_alive(pid):
-            time.sleep(0.2)
-        if pid_alive(pid):
+        if not gone(pid, timeout):
             _signal_group(pid, signal.SIGKILL)
-            while pid_alive(pid):
-                time.sleep(0.1)
+            gone(pid, 30)
         proc = getattr(self, "_proc", None)
         if proc is not None and proc.pid == pid:
             proc.wait(5)  # reap our own child
         self.pid_path.unlink(missing_ok=True)
         # a restart right after must not find our own ports still busy
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and any(port_open(p) for p in self.ports.values()):
-            time.sleep(0.1)
+        holds_within(lambda: not any(port_open(p) for p in self.ports.values()), 10, every=0.1)
         return True
 
     def status(self) -> dict:
@@ -190,6 +191,11 @@ class Engine:
             "ports": list(self.ports.values()),
             "log": str(self.log_path),
         }
+
+
+def gone(pid: int, timeout: float) -> bool:
+    """True once the process `pid` has exited (within `timeout` seconds)."""
+    return holds_within(lambda: not pid_alive(pid), timeout)
 
 
 def _signal_group(pid: int, sig: int) -> None:

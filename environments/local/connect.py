@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from environments.http import RestClient, api_message
 from pipeline.errors import ConnectorError, TransientError
 from pipeline.polling import poll_until
 from pipeline.ports import ConnectorState, TaskState
@@ -25,21 +26,15 @@ class LocalConnect:
 
     def __init__(self, url: str, timeout: float = 30.0):
         self.url = url.rstrip("/")
-        self.http = httpx.Client(base_url=self.url, timeout=timeout)
+        self.rest = RestClient(self.url, service="Kafka Connect", timeout=timeout)
 
     def close(self) -> None:
-        self.http.close()
+        self.rest.close()
 
     def _call(self, method: str, path: str, **kwargs) -> httpx.Response:
-        try:
-            resp = self.http.request(method, path, **kwargs)
-        except httpx.TransportError as err:
-            raise TransientError(f"Kafka Connect at {self.url} is unreachable ({type(err).__name__})",
-                                 fix="start it (./run stack up)") from None
+        resp = self.rest.request(method, path, **kwargs)  # unreachable and 5xx: transient
         if resp.status_code == 409:  # rebalance in progress: Connect asks to come back later
             raise TransientError(f"Kafka Connect is rebalancing ({path})")
-        if resp.status_code >= 500:
-            raise TransientError(f"Kafka Connect answered {resp.status_code} on {path}: {_message(resp)}")
         return resp
 
     def _ok(self, resp: httpx.Response, what: str) -> httpx.Response:
@@ -142,11 +137,7 @@ def connector_state(body: dict) -> ConnectorState:
 
 
 def _message(resp: httpx.Response) -> str:
-    try:
-        body = resp.json()
-        return " ".join(str(body.get("message", body)).split())[:600]
-    except ValueError:
-        return resp.text[:300]
+    return api_message(resp)
 
 
 def write_connect_secrets(folder: Path, password: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from environments.http import RestClient
 from filters.compiler import LocalOptions
 from pipeline.errors import FlinkError, TransientError
 from pipeline.polling import poll_until
@@ -39,23 +40,19 @@ def _flink_message(resp: httpx.Response) -> str:
 
 
 class _Rest:
+    """A local Flink REST API on the project's one transport. Flink answers a rejected statement with 500
+    and its trace, so only 502/503/504 (and unreachable) count as transient here."""
+
     def __init__(self, url: str, service: str, timeout: float):
         self.url = url.rstrip("/")
         self.service = service
-        self.http = httpx.Client(base_url=self.url, timeout=timeout)
+        self.rest = RestClient(self.url, service=service, timeout=timeout, server_errors_transient=False)
 
     def call(self, method: str, path: str, **kwargs) -> httpx.Response:
-        try:
-            resp = self.http.request(method, path, **kwargs)
-        except httpx.TransportError as err:
-            raise TransientError(f"{self.service} at {self.url} is unreachable ({type(err).__name__})",
-                                 fix="start it (./run stack up)") from None
-        if resp.status_code >= 500 and resp.status_code != 500:  # 502/503/504: the server is not ready
-            raise TransientError(f"{self.service} answered {resp.status_code} on {path}")
-        return resp
+        return self.rest.request(method, path, **kwargs)
 
     def close(self) -> None:
-        self.http.close()
+        self.rest.close()
 
 
 @dataclass

@@ -140,3 +140,12 @@ def test_malformed_records_are_classified(raw, reason):
         parse_value(raw)
     assert info.value.reason.startswith(reason)
     assert "\n" not in info.value.reason
+
+
+def test_schema_registry_framed_json_is_read_like_plain_json():
+    """Confluent Flink's json-registry sink writes magic byte 0 + a 4-byte schema id before the JSON."""
+    plain = as_bytes(loan_created("sr-1"))
+    framed = b"\x00" + (100001).to_bytes(4, "big") + plain
+    assert parse_value(framed) == parse_value(plain)
+    with pytest.raises(MalformedEvent, match="no schema id"):
+        parse_value(b"\x00\x01")
