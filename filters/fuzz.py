@@ -278,10 +278,18 @@ class Disagreement:
     flink: bool
 
     def describe(self) -> str:
-        return (f"filter {json.dumps(filter_spec(self.filter), ensure_ascii=False)}\n"
-                f"    event {json.dumps(self.event, ensure_ascii=False)}\n"
+        return (f"filter {visible_json(filter_spec(self.filter))}\n"
+                f"    event {visible_json(dict(self.event))}\n"
                 f"    evaluator: {'routed' if self.evaluator else 'not routed'}, "
                 f"Flink: {'routed' if self.flink else 'not routed'}")
+
+
+def visible_json(value: Any) -> str:
+    """JSON with readable characters kept and the invisible or easily confused ones escaped (U+E000-U+FFFF,
+    controls, separators), so a reproduction can be copied exactly."""
+    text = json.dumps(value, ensure_ascii=False)
+    return "".join(ch if ch.isprintable() and not "\ue000" <= ch <= "\uffff" else
+                   json.dumps(ch)[1:-1] if ch < "\U00010000" else ch for ch in text)
 
 
 def compare(pipeline: Pipeline, events: list[Mapping[str, Any]], expected: Mapping[Any, set[str]],

@@ -128,3 +128,10 @@ def test_comparison_leaves_are_valid_models():
             Comparison.model_validate(leaf)
         except ValueError as exc:  # only between bounds out of UTF-16 order or a rejected regex may fail
             assert "between" in str(exc) or "regular expression" in str(exc), (leaf, exc)
+
+
+def test_reproductions_show_invisible_characters_escaped_and_stay_json():
+    value = {"a": "\uffff\U0001F600x\u2028\ufffd\ud83d", "b": "é"}
+    text = fuzz.visible_json(value)
+    assert text == '{"a": "\\uffff\U0001F600x\\u2028\\ufffd\\ud83d", "b": "é"}'
+    assert json.loads(text) == value
