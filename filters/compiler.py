@@ -32,6 +32,7 @@ from filters.model import (
     iter_comparisons,
 )
 from filters.sqltext import boolean_literal, double_literal, quote_identifier, quote_string
+from pipeline.business_events import CDC_FIELDS, COLUMNS, RAW_FIELD_TYPES
 from pipeline.errors import ConfigError
 
 Dialect = Literal["confluent", "local"]
@@ -46,8 +47,9 @@ LOCAL_FILE = "business-events-routing-local.sql"
 #: what the no-op variant writes into __table (the seed's source table)
 SOURCE_TABLE_NAME = "business_events"
 
-EVENT_COLUMNS = ("id", "event_name", "event_type", "created_date", "saved_date", "event_data")
-_CDC_SOURCE_COLUMNS = (("__op", "STRING"), ("__table", "STRING"), ("__ts_ms", "BIGINT"), ("__deleted", "STRING"))
+EVENT_COLUMNS = COLUMNS
+_SQL_TYPES = {"string": "STRING", "number": "BIGINT"}
+_CDC_SOURCE_COLUMNS = tuple((c, _SQL_TYPES[RAW_FIELD_TYPES[c]]) for c in CDC_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from filters.flink_semantics import text_order_key
 from filters.javaregex import JavaRegexError, translate
 from filters.jsonpath import JsonPathError, Segment, is_json_path, parse_json_path
 from pipeline.base import StrictModel
+from pipeline.business_events import RAW_FIELD_TYPES
 
 Operator = Literal[
     "equals",
@@ -51,17 +52,9 @@ ValueType = Literal["string", "number", "boolean"]
 OPERATIONS: tuple[str, ...] = ("c", "u", "d", "r")
 Operation = Literal["c", "u", "d", "r"]
 
-#: flat columns of raw-business-events and the type each holds
-FLAT_COLUMNS: dict[str, str] = {
-    "id": "string",
-    "event_name": "string",
-    "event_type": "string",
-    "created_date": "string",
-    "saved_date": "string",
-    "__op": "string",
-    "__table": "string",
-    "__ts_ms": "number",
-}
+#: flat columns a filter may name and the type each holds: the raw record's fields (one home:
+#: pipeline.business_events) except event_data, reached by JSON path, and __deleted, implied by __op 'd'
+FLAT_COLUMNS: dict[str, str] = {c: t for c, t in RAW_FIELD_TYPES.items() if c not in ("event_data", "__deleted")}
 #: columns only present when the connector adds CDC metadata (ExtractNewRecordState)
 CDC_COLUMNS = frozenset({"__op", "__table", "__ts_ms"})
 

@@ -16,6 +16,9 @@ TABLE = "business_events"
 COLUMNS = ("id", "event_name", "event_type", "created_date", "saved_date", "event_data")
 #: the fields a CDC-metadata connector variant adds to each raw record
 CDC_FIELDS = ("__op", "__table", "__ts_ms", "__deleted")
+#: every field of a raw-business-events record and the JSON type it holds (event_data: the JSONB as text)
+RAW_FIELD_TYPES: dict[str, str] = {**{c: "string" for c in COLUMNS}, "__op": "string", "__table": "string",
+                                   "__ts_ms": "number", "__deleted": "string"}
 
 SCHEMA_DDL = (
     """CREATE TABLE IF NOT EXISTS business_events (
