@@ -1,0 +1,1 @@
+"""Reusable in-process doubles of the cloud services (control planes only: they never route data)."""
