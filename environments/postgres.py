@@ -82,6 +82,11 @@ def _first_line(err: Exception) -> str:
     return " ".join(text.splitlines()[0].split()) if text else type(err).__name__
 
 
+#: libpq's words for a TLS set-up that cannot work as configured (not a dropped connection)
+_TLS_REFUSALS = ("SSL was required", "root certificate file", "certificate verify failed",
+                 "does not match host name", "server certificate for")
+
+
 def connect(db: DatabaseSettings, user_variable: str = "CDC_DB_USER / CDC_DB_PASSWORD", **overrides) -> psycopg.Connection:
     """Open an autocommit connection; unreachable servers are transient, refused credentials are not."""
     try:
@@ -90,6 +95,11 @@ def connect(db: DatabaseSettings, user_variable: str = "CDC_DB_USER / CDC_DB_PAS
         text = " ".join(str(err).split())
         reason = str(err).strip().splitlines()[0].rsplit(": ", 1)[-1] if str(err).strip() else type(err).__name__
         where = db.where()
+        if db.sslmode and any(sign in text for sign in _TLS_REFUSALS):
+            # a TLS mismatch does not heal by retrying (e.g. verify-full against a server without TLS)
+            raise DatabaseError(f"PostgreSQL at {where}: TLS with sslmode={db.sslmode} failed: {reason}",
+                                fix="check CDC_DB_SSLMODE and CDC_RDS_CA_BUNDLE (Aurora: verify-full with the RDS "
+                                    "CA bundle)") from None
         if "password authentication failed" in text or "no password supplied" in text:
             raise DatabaseError(f"PostgreSQL at {where} refused the credentials of user {db.user!r}",
                                 fix=f"check {user_variable}") from None
