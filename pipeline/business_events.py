@@ -72,22 +72,6 @@ def raw_shape(change: Change, table: str = TABLE) -> dict:
             "__deleted": "true" if change.op == "d" else "false"}
 
 
-def raw_topic_json_schema() -> dict:
-    """The raw topic's value as a JSON Schema (registered under `<raw topic>-value` where tables are typed by
-    a schema registry): every column as a string or null, the CDC fields optional, other fields allowed
-    (Confluent Flink ignores fields a JSON schema does not define)."""
-    text_or_null = {"type": ["string", "null"]}
-    properties = {c: dict(text_or_null) for c in COLUMNS}
-    properties["id"] = {"type": "string"}
-    properties["event_name"] = {"type": "string"}
-    properties["event_data"] = {"type": "string", "description": "the JSONB column as a JSON text"}
-    properties.update({"__op": {"type": "string", "enum": ["c", "u", "d", "r"]}, "__table": {"type": "string"},
-                       "__ts_ms": {"type": "integer"}, "__deleted": {"type": "string", "enum": ["true", "false"]}})
-    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": "raw-business-events value",
-            "type": "object", "properties": properties, "required": ["id", "event_name", "event_data"],
-            "additionalProperties": True}
-
-
 #: the first byte of a value framed by a Schema Registry serializer (magic byte 0 + a 4-byte schema id)
 SR_MAGIC = b"\x00"
 

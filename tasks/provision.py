@@ -28,11 +28,11 @@ def ensure_raw_topic(cfg: Settings) -> str:
 @task(name="register-raw-schema", **TRANSIENT_RETRIES)
 def register_raw_schema(cfg: Settings) -> str:
     """Where tables are typed by a schema registry (Confluent's json-registry), the raw topic's JSON Schema."""
-    from pipeline.business_events import raw_topic_json_schema
+    from environments.confluent.schemas import raw_topic_json_schema, value_subject
 
     with environment(cfg) as env:
         if env.schema_registry is None:
             return "not needed (no schema registry)"
-        outcome = env.schema_registry.ensure_schema(f"{cfg.raw_topic}-value", raw_topic_json_schema())
+        outcome = env.schema_registry.ensure_schema(value_subject(cfg.raw_topic), raw_topic_json_schema(cfg.raw_topic))
     get_run_logger().info("schema %s-value: %s", cfg.raw_topic, outcome)
     return outcome
