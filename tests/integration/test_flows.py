@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flows.deploy_pipeline import deploy_pipeline
+from tests.integration.helpers import secret_leaks
 
 
 def test_deploy_pipeline_twice_converges(pipeline_ready):
@@ -26,7 +27,6 @@ def test_the_generated_passwords_are_in_no_log_artifact_or_generated_file(pipeli
     """After the flows ran: engine logs, consumer logs, Flink plans and the Prefect database never hold the
     database password nor the local Kafka's SASL password (only their secret files and the broker's 0600
     server.properties, which holds the JAAS line, may)."""
-    import os
     from pathlib import Path
 
     from prefect.settings import PREFECT_HOME
@@ -42,17 +42,4 @@ def test_the_generated_passwords_are_in_no_log_artifact_or_generated_file(pipeli
             {secrets_dir / "kafka-sasl-password", stack.kafka.home / "server.properties"},
     }
     roots = [state_dir(), Path(PREFECT_HOME.value()), ROOT / "flink-jobs", ROOT / "connectors"]
-    leaks = []
-    for root in roots:
-        for dirpath, _, files in os.walk(root):
-            for name in files:
-                path = Path(dirpath) / name
-                if "dist" in path.parts or "jars" in path.parts or path.suffix == ".jar":
-                    continue
-                try:
-                    data = path.read_bytes()
-                except OSError:
-                    continue
-                leaks += [str(path) for secret, allowed in allowed_by_secret.items()
-                          if path not in allowed and secret in data]
-    assert leaks == []
+    assert secret_leaks(allowed_by_secret, roots) == []
