@@ -1,0 +1,396 @@
+"""deploy-pipeline for `dev`, run in-process through the cloud code path, twice, then once with a bad key.
+
+What is real and what is a double:
+
+- Confluent Cloud's control plane (managed Connect, Flink statements, Schema Registry) is the in-process
+  double of tests/doubles/confluent_cloud.py: one HTTP server on 127.0.0.1 serving the documented paths and
+  the sourced response fixtures, checking every request's Basic auth and shape, recording every call. It
+  routes no data: its "RUNNING" connector and statement move nothing.
+- AWS is moto's ThreadedMotoServer (tests/doubles/aws.py): the Aurora cluster `cdc-dev` with a cluster
+  parameter group setting rds.logical_replication=1, and a Secrets Manager secret holding the database
+  password; the run reads the password from there (CDC_DB_SECRET_ARN, no CDC_DB_PASSWORD).
+- The data plane is the real local stack: the dev settings point the database at the local PostgreSQL and
+  Kafka at the local broker's SASL_SSL listener (PLAIN user, the stack's self-signed CA). The changes are
+  captured and routed by the LOCAL Debezium connector and the LOCAL Flink job (set up as every integration
+  test does), so the dev smoke test passes only if the dev consumers — four processes connecting over
+  SASL_SSL — really receive the routed events, and the smoke test's own watchers read them over SASL_SSL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from environments.confluent.schemas import raw_topic_json_schema
+from environments.factory import build
+from environments.kafka import KafkaClients
+from filters.loader import load_pipeline
+# imported at collection (as test_flows does): Prefect's console handler then binds to the session's stderr,
+# not to one test's captured stream
+from flows.deploy_pipeline import deploy_pipeline
+from environments.settings import load_settings
+from pipeline.cli import run_cli
+from pipeline.paths import FILTERS_FILE
+from tests.doubles.aws import aurora_cluster, db_secret, moto_server
+from tests.doubles.confluent_cloud import MASK, TOPIC_REGEX_ROUTER, ConfluentCloudDouble
+from tests.integration.helpers import deploy, secret_leaks
+
+pytestmark = pytest.mark.integration
+
+ORG, ENV, LKC = "1111aaaa-11aa-11aa-11aa-111111aaaaaa", "env-dev123", "lkc-dev123"
+CATALOG, DATABASE, POOL = "cdc-dev", "cluster_0", "lfcp-dev123"
+CLUSTER = "cdc-dev"
+CONNECTOR = "postgres-cdc-source-v2-debezium-business-events-confluent-cloud"
+SUBJECT = "raw-business-events-value"
+
+#: one unmistakable value per cloud secret: any occurrence outside the request that needs it is a leak
+_RUN = uuid.uuid4().hex
+CLOUD_SECRET = f"cloud-api-secret-{_RUN}"
+FLINK_SECRET = f"flink-api-secret-{_RUN}"
+WRONG_FLINK_SECRET = f"wrong-flink-secret-{_RUN}"
+SR_SECRET = f"schema-registry-secret-{_RUN}"
+AWS_SECRET = f"aws-secret-access-key-{_RUN}"
+MARKERS = (CLOUD_SECRET, FLINK_SECRET, WRONG_FLINK_SECRET, SR_SECRET, AWS_SECRET)
+
+
+@pytest.fixture(scope="module")
+def dev(cfg, stack, pipeline_ready, tmp_path_factory):
+    """The doubles, the dev variables, and the local data plane ready to route; the dev fleet stopped after."""
+    sasl = stack.kafka.sasl_connection()
+    db_password = cfg.database.password.get_secret_value()
+    kafka_secret = sasl.sasl_password.get_secret_value()
+
+    # the data plane: the local connector (pipeline_ready) and the local routing job feed the filtered
+    # topics; the local consumers share the dev consumers' group ids, so they must not run meanwhile
+    deploy(cfg, FILTERS_FILE)
+    with build(cfg) as local:
+        local.consumers.stop()
+
+    with moto_server(tmp_path_factory.mktemp("aws") / "moto-recording.jsonl") as aws:
+        aurora_cluster(aws, CLUSTER, logical_replication="1")
+        secret_arn = db_secret(aws, f"{CLUSTER}/cdc-db", db_password)
+        cloud = ConfluentCloudDouble(
+            organization_id=ORG, environment_id=ENV, kafka_cluster_id=LKC,
+            cloud_api_key="CLOUDKEYDEV1", cloud_api_secret=CLOUD_SECRET,
+            flink_api_key="FLINKKEYDEV1", flink_api_secret=FLINK_SECRET,
+            schema_registry_api_key="SRKEYDEV1", schema_registry_api_secret=SR_SECRET,
+            flink_catalog=CATALOG, flink_database=DATABASE, flink_compute_pool_id=POOL,
+            # what the managed connector config must carry: the REAL credentials (checked, never logged)
+            connector_expects={
+                "connector.class": "PostgresCdcSourceV2",
+                "kafka.api.key": sasl.sasl_username, "kafka.api.secret": kafka_secret,
+                "database.hostname": "127.0.0.1", "database.port": str(cfg.database.port),
+                "database.user": cfg.database.user, "database.password": db_password,
+                "database.dbname": cfg.database.dbname,
+                "transforms.route.type": TOPIC_REGEX_ROUTER,
+                "transforms.route.replacement": cfg.raw_topic,
+            },
+            redact=[db_password, kafka_secret], mark=aws.count)
+        # someone else's statements in the environment: the routing job's list spans pages
+        cloud.flink.add("analytics-daily-rollup", "INSERT INTO `rollup` SELECT 1")
+        cloud.flink.add("analytics-old-export", "INSERT INTO `export` SELECT 1", phase="STOPPED", stopped=True)
+        cloud.flink.add("business-events-routing-0ld0ld0ld0ld", "EXECUTE STATEMENT SET BEGIN END", phase="FAILED")
+        with cloud.serve():
+            variables = {
+                **cloud.variables(),
+                "CDC_CONFLUENT_CLOUD_API_SECRET": CLOUD_SECRET,
+                "CDC_FLINK_API_SECRET": FLINK_SECRET,
+                "CDC_FLINK_REGION": "us-east-1", "CDC_FLINK_CLOUD": "AWS",
+                "CDC_SCHEMA_REGISTRY_API_SECRET": SR_SECRET,
+                # the local broker's SASL_SSL listener: its PLAIN user and password, its self-signed CA
+                "CDC_KAFKA_BOOTSTRAP": sasl.bootstrap_servers, "CDC_KAFKA_API_KEY": sasl.sasl_username,
+                "CDC_KAFKA_API_SECRET": kafka_secret, "CDC_KAFKA_SSL_CA_LOCATION": sasl.ssl_ca_location,
+                "CDC_AWS_REGION": aws.region, "CDC_AWS_ENDPOINT_URL": aws.url, "CDC_AURORA_CLUSTER_ID": CLUSTER,
+                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+                "CDC_DB_SECRET_ARN": secret_arn,
+                # the local PostgreSQL stands in for Aurora's writer endpoint; it has no TLS, so the
+                # dev default (verify-full against the RDS CA bundle) is turned off for this test only
+                "CDC_DB_HOST": "127.0.0.1", "CDC_DB_PORT": str(cfg.database.port), "CDC_DB_SSLMODE": "disable",
+                "CDC_DB_NAME": cfg.database.dbname, "CDC_DB_USER": cfg.database.user,
+            }
+            with pytest.MonkeyPatch.context() as mp:
+                for name, value in variables.items():
+                    mp.setenv(name, value)
+                for name in ("CDC_DB_PASSWORD", "CDC_SECRETS_FROM_PREFECT", "AWS_PROFILE", "AWS_SESSION_TOKEN",
+                             "CDC_ENV", "CDC_CONNECTOR_VARIANT", "CDC_RAW_TOPIC_PARTITIONS"):
+                    mp.delenv(name, raising=False)
+                dev_cfg = load_settings("dev")
+                with build(dev_cfg) as env:
+                    fleet = env.consumers
+                fleet.stop()  # a fleet left over by an interrupted run would make the first deploy "reused"
+                aws.start_recording()  # after the set-up: CreateSecret carries the password
+                try:
+                    yield SimpleNamespace(cloud=cloud, aws=aws, variables=variables, cfg=dev_cfg, fleet=fleet,
+                                          db_password=db_password, kafka_secret=kafka_secret, runs={}, texts=[])
+                finally:
+                    fleet.stop()
+                    assert cloud.violations == []
+
+
+@pytest.fixture
+def dev_environ(dev, caplog):
+    # INFO: the flows' own lines reach the console and the Prefect API, so the secret scan sees them
+    caplog.set_level(logging.INFO, logger="prefect")
+    return dev
+
+
+def _keep_texts(dev, capfd, caplog, *more) -> None:
+    out, err = capfd.readouterr()
+    dev.texts += [out, err, caplog.text, *[str(m) for m in more]]
+
+
+def test_dev_deploy_pipeline_twice_through_the_cloud_doubles_and_sasl_kafka(dev_environ, capfd, caplog):
+    dev, cloud, aws = dev_environ, dev_environ.cloud, dev_environ.aws
+    first = deploy_pipeline(environment="dev")
+    first_calls, first_aws = len(cloud.log), aws.count()
+    second = deploy_pipeline(environment="dev")
+    second_aws = aws.count()
+    dev.runs.update(first=first, second=second)
+    _keep_texts(dev, capfd, caplog, json.dumps(first, default=str), json.dumps(second, default=str))
+
+    assert cloud.violations == [] and cloud.rejected == []
+    # both runs green, and the data really went through: 10 expected = in topic = processed, per route
+    for run in (first, second):
+        routes = run["steps"]["smoke-test"]["routes"]
+        assert [r["route"] for r in routes] == [f.id for f in load_pipeline(FILTERS_FILE).enabled_filters]
+        assert all(r["expected"] == r["in_topic"] == r["processed"] == 10 for r in routes), routes
+
+    # --- first run, step by step --------------------------------------------------------------------------
+    steps = first["steps"]
+    cluster_rds = aws.client("rds").describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    # AWS calls in order, marked per step (the Confluent calls carry how many AWS calls preceded them)
+    assert aws.actions()[:first_aws] == [
+        "rds:DescribeDBClusters",                                       # provision: the cluster exists
+        "rds:DescribeDBClusters", "rds:DescribeDBClusterParameters",    # replication-setup: the group is read
+        "secretsmanager:GetSecretValue",                                #   ... and the password, to connect
+        "secretsmanager:GetSecretValue",                                # register-connectors: into the config
+        "secretsmanager:GetSecretValue",                                # smoke-test: to write the events
+    ]
+
+    # provision: the cluster described in moto; the raw topic on the SASL_SSL broker; the raw schema
+    assert steps["provision"]["resources"] == [
+        {"resource": f"aurora cluster {CLUSTER}", "outcome": "exists", "seconds": pytest.approx(0, abs=5),
+         "detail": cluster_rds["Status"]}]
+    # the topic already exists: the local pipeline created it on the same broker (it is read over SASL_SSL)
+    assert steps["provision"]["raw_topic"] == "unchanged"
+    seen_over_sasl = KafkaClients(dev.cfg.kafka).admin().list_topics(timeout=10).topics
+    assert len(seen_over_sasl[dev.cfg.raw_topic].partitions) == dev.cfg.raw_topic_partitions
+    assert steps["provision"]["schema"] == "registered"
+    registry = cloud.calls("registry")[:3]
+    assert [str(c) for c in registry] == [f"registry read-latest {SUBJECT}", f"registry check-compatibility {SUBJECT}",
+                                          f"registry register {SUBJECT}"]
+    assert [c.status for c in registry] == [404, 404, 200]  # a new subject: 40401, nothing to be compatible with
+    assert registry[2].summary["schemaType"] == "JSON" and "__op" in registry[2].summary["properties"]
+    # the schema the Schema Registry contract tests describe (nullable fields, __ts_ms an integer)
+    assert json.loads(cloud.registry.versions[SUBJECT][-1]["schema"]) == raw_topic_json_schema()
+    assert all(c.mark == 1 for c in registry)  # after provision's DescribeDBClusters, before replication-setup
+
+    # replication-setup: the parameter group was read (above); the local database needed no change
+    assert steps["replication-setup"]["changed"] == []
+    assert steps["replication-setup"]["settings"]["wal_level"] == "logical"
+
+    # register-connectors: validate -> read config (404) -> PUT config -> status until RUNNING
+    connect = cloud.calls("connect")[:4]
+    assert [(c.op, c.status) for c in connect] == [("validate", 200), ("read-config", 404), ("put-config", 200),
+                                                   ("status", 200)]
+    assert all(c.summary["name"] == CONNECTOR for c in connect)
+    assert all(c.mark == 5 for c in connect)  # after the connector's password was read from Secrets Manager
+    put = connect[2].summary
+    assert put["created"] is True and put["checked"] == {k: "as expected" for k in put["checked"]}
+    assert put["config"]["transforms"] == "extract,route"
+    assert put["config"]["transforms.route.type"] == TOPIC_REGEX_ROUTER
+    assert put["config"]["transforms.extract.type"] == "io.debezium.transforms.ExtractNewRecordState"
+    assert put["config"]["database.password"] == MASK and put["config"]["kafka.api.secret"] == MASK
+    assert connect[3].summary["state"] == "RUNNING"
+    assert steps["register-connectors"] | {"config": None} == {
+        "connector": CONNECTOR, "outcome": "created", "state": "RUNNING", "tasks": ["RUNNING"], "config": None,
+        "variant": "v2-debezium"}
+
+    # flink-rollout: list what runs (two pages), validate (DDL for real, statement set as a dry run), then
+    # each DDL statement and the EXECUTE STATEMENT SET statement with the compute pool, catalog and database
+    flink = [c for c in cloud.log[:first_calls] if c.api == "flink"]
+    ops = [(c.op, c.summary.get("name", "")) for c in flink]
+    assert ops[:2] == [("list", ""), ("list", "")]
+    assert [c.summary["page_token"] for c in flink[:2]] == [None, "tok2"]
+    creates = [c for c in flink if c.op == "create"]
+    ddl = [c for c in creates if c.summary["name"].startswith("ddl-")]
+    dry = [c for c in creates if c.summary["name"].startswith("dry-run-")]
+    job = [c for c in creates if c.summary["name"].startswith("business-events-routing-")]
+    assert len(ddl) == 10 and len(dry) == 1 and len(job) == 1 and len(creates) == 12
+    assert all(c.summary["statement"].startswith("CREATE TABLE IF NOT EXISTS `") for c in ddl)
+    outputs = [f.output_topic for f in load_pipeline(FILTERS_FILE).enabled_filters]
+    assert [c.summary["statement"].split("`")[1] for c in ddl[:5]] == ["raw-business-events", *outputs]
+    assert job[0].summary["statement"].startswith("EXECUTE STATEMENT SET BEGIN INSERT INTO `filtered-")
+    assert dry[0].summary["properties"]["sql.dry-run"] == "true"
+    for c in creates:
+        assert c.summary["compute_pool_id"] == POOL and c.summary["stopped"] is False
+        assert c.summary["properties"]["sql.current-catalog"] == CATALOG
+        assert c.summary["properties"]["sql.current-database"] == DATABASE
+    job_name = job[0].summary["name"]
+    # each DDL: created, read until COMPLETED, deleted; the dry run likewise; the job: created, read RUNNING
+    expected_ops = [("list", ""), ("list", "")]
+    for c in ddl[:5] + dry + ddl[5:]:
+        name = c.summary["name"]
+        expected_ops += [("create", name), ("read", name), ("delete", name)]
+    expected_ops += [("create", job_name), ("read", job_name), ("read", job_name)]
+    assert ops == expected_ops
+    assert all(c.mark == 5 for c in flink)
+    assert steps["flink-rollout"]["action"] == "start" and steps["flink-rollout"]["job_id"] == job_name
+    assert cloud.flink.statements[job_name]["status"]["phase"] == "RUNNING"
+
+    # deploy-consumers: the four consumers as processes on the SASL_SSL listener, in their own folder
+    consumers = steps["deploy-consumers"]
+    assert [c["outcome"] for c in consumers] == ["started"] * 4
+    assert all(Path(c["log"]).parent.name == "consumers-dev" for c in consumers)
+    for c in consumers:
+        # the process got the SASL settings (its environment, read from /proc): key, CA, bootstrap
+        raw = Path(f"/proc/{c['pid']}/environ").read_text().split("\0")
+        environ = dict(kv.split("=", 1) for kv in raw if "=" in kv)
+        assert environ["KAFKA_BOOTSTRAP_SERVERS"] == dev.variables["CDC_KAFKA_BOOTSTRAP"]
+        assert environ["KAFKA_API_KEY"] == dev.variables["CDC_KAFKA_API_KEY"]
+        assert environ["KAFKA_SSL_CA_LOCATION"] == dev.variables["CDC_KAFKA_SSL_CA_LOCATION"]
+
+    # --- second run: nothing changes ----------------------------------------------------------------------
+    again = cloud.sequence(since=first_calls)
+    assert again == [f"registry read-latest {SUBJECT}",
+                     f"connect validate {CONNECTOR}", f"connect read-config {CONNECTOR}", f"connect status {CONNECTOR}",
+                     "flink list", "flink list"]
+    assert aws.actions()[first_aws:second_aws] == aws.actions()[:first_aws]  # the same reads, nothing else
+    steps = second["steps"]
+    assert steps["provision"]["schema"] == "unchanged" and steps["provision"]["raw_topic"] == "unchanged"
+    assert steps["replication-setup"]["changed"] == []
+    assert steps["register-connectors"]["outcome"] == "unchanged"  # masked secrets + the recorded fingerprint
+    assert steps["flink-rollout"]["action"] == "none" and steps["flink-rollout"]["job_id"] == job_name
+    assert [c["outcome"] for c in steps["deploy-consumers"]] == ["reused"] * 4
+
+
+def test_a_wrong_flink_secret_fails_in_one_line_naming_the_key(dev_environ, monkeypatch, capfd, caplog):
+    dev, cloud = dev_environ, dev_environ.cloud
+    monkeypatch.setenv("CDC_FLINK_API_SECRET", WRONG_FLINK_SECRET)
+    before = len(cloud.log)
+    raised: list[BaseException] = []
+
+    def body() -> int:
+        try:
+            deploy_pipeline(environment="dev")
+        except BaseException as err:
+            raised.append(err)
+            raise
+        return 0
+
+    assert run_cli(body) == 1
+    out, err = capfd.readouterr()
+    dev.texts += [out, err, caplog.text, *map(str, raised)]
+    line = [x for x in err.splitlines() if x.startswith("error: ")]
+    assert len(line) == 1, err
+    assert "CDC_FLINK_API_KEY" in line[0] and "401" in line[0]
+    assert str(raised[0]) == line[0].removeprefix("error: ") and "\n" not in str(raised[0])
+    assert not any(s in line[0] for s in (*MARKERS, dev.db_password, dev.kafka_secret))
+    # the double refused the Flink key on the first Flink call; nothing was created
+    flink = cloud.calls("flink", since=before)
+    assert [(c.op, c.status) for c in flink] == [("unauthorized", 401)]
+    assert cloud.flink.rejected == [f"GET {cloud.flink.base_path}/statements: wrong secret for key FLINKKEYDEV1"]
+    cloud.flink.rejected.clear()
+
+
+def test_verify_full_against_a_server_without_tls_fails_at_once_naming_cdc_db_sslmode(dev_environ, monkeypatch,
+                                                                                       capfd, caplog):
+    """The dev default is sslmode=verify-full (Aurora); the local server has no TLS. That is a configuration
+    error: one line naming CDC_DB_SSLMODE, not an "unreachable" error retried with backoff."""
+    from flows.replication_setup import replication_setup
+    from pipeline.errors import DatabaseError
+
+    dev, aws = dev_environ, dev_environ.aws
+    monkeypatch.delenv("CDC_DB_SSLMODE")
+    before = aws.count()
+    with pytest.raises(DatabaseError) as info:
+        replication_setup(environment="dev")
+    _keep_texts(dev, capfd, caplog, info.value)
+    text = str(info.value)
+    assert "\n" not in text and "sslmode=verify-full" in text and "CDC_DB_SSLMODE" in text
+    # the task ran once: no retry (a retry would read the parameter group and the secret again)
+    assert aws.actions()[before:] == ["rds:DescribeDBClusters", "rds:DescribeDBClusterParameters",
+                                      "secretsmanager:GetSecretValue"]
+
+
+def test_no_cloud_secret_in_any_log_artifact_or_message(dev, stack):
+    """After the runs: the Prefect database, every file under the state folder (engine and consumer logs),
+    the generated files, every printed or logged line and every raised message hold none of the secrets
+    (the local database and SASL passwords only in their own secret files, as test_flows checks)."""
+    from prefect.logging.handlers import APILogHandler
+    from prefect.settings import PREFECT_HOME
+
+    from pipeline.paths import ROOT
+    from stack.settings import state_dir
+
+    assert dev.runs, "the deploy runs did not happen"
+    APILogHandler().flush()  # the runs' last log lines reach the Prefect database
+    secrets_dir = state_dir() / "secrets"
+    allowed = {marker.encode(): set() for marker in MARKERS}
+    allowed[dev.db_password.encode()] = {secrets_dir / "db-password", secrets_dir / "connect-secrets.properties"}
+    allowed[dev.kafka_secret.encode()] = {secrets_dir / "kafka-sasl-password", stack.kafka.home / "server.properties"}
+    prefect_home = Path(PREFECT_HOME.value())
+    roots = [state_dir(), prefect_home, ROOT / "flink-jobs", ROOT / "connectors"]
+    assert secret_leaks(allowed, roots) == []
+    # the scan reached the runs' records: the smoke test's run id is in the Prefect database
+    run_id = dev.runs["first"]["steps"]["smoke-test"]["run"]
+    assert secret_leaks({run_id.encode(): set()}, [prefect_home]), f"no record of {run_id} under {prefect_home}"
+    # and the consumers' logs exist (their lines were scanned)
+    assert list((state_dir() / "consumers-dev").glob("*.log"))
+    texts = "\n".join(dev.texts)
+    assert texts.strip()
+    assert [s for s in (*MARKERS, dev.db_password, dev.kafka_secret) if s in texts] == []
+
+
+def test_the_double_also_serves_stop_resume_pause_delete_and_exceptions_as_documented():
+    """What the two runs do not reach, through the real adapters (no stack needed): a stale
+    resource_version is a 409 and the client re-reads; stop/resume; exceptions; delete; async pause/resume."""
+    from pydantic import SecretStr
+
+    from environments.confluent.connect import ConfluentConnect
+    from environments.confluent.flink_statements import ConfluentStatements
+    from pipeline.ports import RunningJob
+
+    cloud = ConfluentCloudDouble(
+        organization_id=ORG, environment_id=ENV, kafka_cluster_id=LKC,
+        cloud_api_key="CK1", cloud_api_secret=CLOUD_SECRET, flink_api_key="FK1", flink_api_secret=FLINK_SECRET,
+        schema_registry_api_key="SK1", schema_registry_api_secret=SR_SECRET,
+        flink_catalog=CATALOG, flink_database=DATABASE, flink_compute_pool_id=POOL)
+    statements = ["CREATE TABLE IF NOT EXISTS `t` (`id` STRING)",
+                  "EXECUTE STATEMENT SET BEGIN INSERT INTO `t` SELECT 'x'; END"]
+    with cloud.serve() as url:
+        jobs = ConfluentStatements(organization_id=ORG, environment_id=ENV, api_key="FK1",
+                                   api_secret=SecretStr(FLINK_SECRET), catalog=CATALOG, database=DATABASE,
+                                   endpoint=url, compute_pool_id=POOL, poll_every=0.01)
+        name = jobs.start(statements, "business-events-routing-abc")
+        job = RunningJob(name, name, "abc")
+        cloud.flink.stale_puts = 1
+        assert jobs.stop(job) == name and jobs.running() == []
+        updates = [c.status for c in cloud.calls("flink") if c.op == "update"]
+        assert updates == [409, 202]  # stale: read again, put again
+        assert jobs.restore(job, name) == name and [j.id for j in jobs.running()] == [name]
+        cloud.flink.exceptions[name] = [{"kind": "StatementException", "name": "java.lang.RuntimeException",
+                                         "message": "java.lang.RuntimeException: boom",
+                                         "timestamp": "2026-01-01T00:00:00Z"}]
+        assert jobs.exceptions(name) == "java.lang.RuntimeException: boom"
+        assert jobs.delete(name) is True and jobs.statement(name) is None
+
+        connect = ConfluentConnect(environment_id=ENV, cluster_id=LKC, api_key="CK1",
+                                   api_secret=SecretStr(CLOUD_SECRET), api_url=url, poll_every=0.01)
+        config = {"connector.class": "PostgresCdcSourceV2", "kafka.api.key": "K", "kafka.api.secret": "S3cr3t-value"}
+        assert connect.put_config("c1", config) == "created" and connect.config("c1")["kafka.api.secret"] == MASK
+        connect.pause("c1")
+        assert connect.status("c1").state == "PAUSED"
+        connect.resume("c1")
+        assert connect.status("c1").state == "RUNNING"
+        states = [c.summary.get("state") for c in cloud.calls("connect") if c.op == "status"]
+        assert states[:3] == ["RUNNING", "RUNNING", "PAUSED"]  # 202: the first read after pause shows the old state
+        assert connect.delete("c1") is True and connect.status("c1") is None
+        jobs.close()
+        connect.close()
+    assert cloud.violations == [] and cloud.rejected == []
