@@ -24,7 +24,7 @@ from pipeline.base import StrictModel
 from pipeline.errors import ConfigError
 from pipeline.kafka_connection import KafkaConnection
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:59092"
+DEFAULT_BOOTSTRAP = "127.0.0.1:29092"
 DLQ_SUFFIX = ".dlq"
 
 ENV_BOOTSTRAP = "KAFKA_BOOTSTRAP_SERVERS"

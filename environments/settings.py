@@ -37,9 +37,9 @@ class _Common(StrictModel):
 
 class LocalSettings(_Common):
     kind: Literal["local"] = "local"
-    connect_url: str = "http://127.0.0.1:58083"
-    flink_rest_url: str = "http://127.0.0.1:58081"
-    sql_gateway_url: str = "http://127.0.0.1:58090"
+    connect_url: str = "http://127.0.0.1:28083"
+    flink_rest_url: str = "http://127.0.0.1:28081"
+    sql_gateway_url: str = "http://127.0.0.1:28090"
     #: the local broker's SASL_SSL listener (tests and cloud-shaped runs against a real broker)
     kafka_sasl: KafkaConnection | None = None
 

@@ -10,7 +10,7 @@ from pipeline.errors import ConfigError
 
 class DatabaseSettings(StrictModel):
     host: str = "127.0.0.1"
-    port: int = 55432
+    port: int = 25432
     dbname: str = "cdc"
     user: str = "cdc"
     password: SecretStr | None = None  # None: resolved by the factory (e.g. from AWS Secrets Manager)

@@ -35,7 +35,7 @@ class KafkaConnection(StrictModel):
         servers = [part.strip() for part in self.bootstrap_servers.split(",")]
         if not all(_HOST_PORT_RE.match(s) for s in servers):
             raise ConfigError(f"Kafka bootstrap servers {self.bootstrap_servers!r} are not a comma-separated"
-                              " list of host:port", fix="e.g. 127.0.0.1:59092")
+                              " list of host:port", fix="e.g. 127.0.0.1:29092")
         if self.security_protocol == "SASL_SSL":
             if not (self.sasl_username and self.sasl_password and self.sasl_password.get_secret_value()):
                 raise ConfigError("Kafka SASL_SSL needs an API key and secret",

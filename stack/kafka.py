@@ -61,7 +61,7 @@ def _java(heap: str, home: Path, classpath: Path, main: str, *args: str) -> list
 
 
 #: PORT_DEFAULTS["kafka_sasl"] of the local settings (CDC_KAFKA_SASL_PORT); LocalStack always passes it
-DEFAULT_SASL_PORT = 59094
+DEFAULT_SASL_PORT = 29094
 SASL_USER = "cdc-client"
 SASL_PASSWORD_FILE = "kafka-sasl-password"
 CA_FILE = "ca.pem"

@@ -97,7 +97,8 @@ class Postgres(Engine):
             )
 
     def command(self) -> list[str]:
-        return [str(self.bin / "postgres"), "-D", str(self.data)]
+        # the port on the command line wins over postgresql.conf: CDC_POSTGRES_PORT also moves an existing cluster
+        return [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.db.port)]
 
     def _postmaster_pid(self) -> int | None:
         try:

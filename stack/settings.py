@@ -16,15 +16,17 @@ from pydantic import SecretStr
 from pipeline.errors import ConfigError
 from pipeline.paths import ROOT
 
+#: below 32768 on purpose: Linux hands out 32768-60999 as ephemeral source ports, and a listener on a port in
+#: that range fails to bind when some connection (e.g. the broker's own to its controller) happens to hold it
 PORT_DEFAULTS = {
-    "postgres": 55432,
-    "kafka": 59092,
-    "kafka_controller": 59093,
-    "kafka_sasl": 59094,
-    "connect": 58083,
-    "flink": 58081,
-    "sql_gateway": 58090,
-    "flink_rpc": 56123,
+    "postgres": 25432,
+    "kafka": 29092,
+    "kafka_controller": 29093,
+    "kafka_sasl": 29094,
+    "connect": 28083,
+    "flink": 28081,
+    "sql_gateway": 28090,
+    "flink_rpc": 26123,
 }
 
 

@@ -7,8 +7,8 @@ from pipeline.kafka_connection import KafkaConnection
 
 
 def _cfg():
-    return Settings(name="local", database=DatabaseSettings(password=SecretStr("s3cr3t-value"), port=55432),
-                    kafka=KafkaConnection(bootstrap_servers="127.0.0.1:59092"))
+    return Settings(name="local", database=DatabaseSettings(password=SecretStr("s3cr3t-value"), port=25432),
+                    kafka=KafkaConnection(bootstrap_servers="127.0.0.1:29092"))
 
 
 def test_local_config_unwraps_routes_and_rewrites_deletes():

@@ -54,7 +54,7 @@ def _committed() -> dict[str, dict]:
 
 def _settings():
     """Shaped like the project's settings (the wrapper reads only these attributes)."""
-    db = SimpleNamespace(host="127.0.0.1", port=55432, dbname="cdc", user="cdc", slot_name="business_events_cdc_slot",
+    db = SimpleNamespace(host="127.0.0.1", port=25432, dbname="cdc", user="cdc", slot_name="business_events_cdc_slot",
                          publication="business_events_publication")
     return SimpleNamespace(database=db, raw_topic="raw-business-events")
 
@@ -366,7 +366,7 @@ def test_local_default_is_exactly_the_established_local_shape():
         ("connector.class", "io.debezium.connector.postgresql.PostgresConnector"),
         ("tasks.max", "1"),
         ("database.hostname", "127.0.0.1"),
-        ("database.port", "55432"),
+        ("database.port", "25432"),
         ("database.user", "cdc"),
         ("database.password", "${file:/s/c.properties:database.password}"),
         ("database.dbname", "cdc"),

@@ -12,10 +12,10 @@ KEY, SECRET = "CCKEY-4Q7Z", "cc-secret-Wm3-value"
 
 
 def test_plaintext_is_the_default_and_carries_no_credentials():
-    conn = KafkaConnection(bootstrap_servers="127.0.0.1:59092")
-    assert conn.librdkafka() == {"bootstrap.servers": "127.0.0.1:59092", "security.protocol": "PLAINTEXT"}
+    conn = KafkaConnection(bootstrap_servers="127.0.0.1:29092")
+    assert conn.librdkafka() == {"bootstrap.servers": "127.0.0.1:29092", "security.protocol": "PLAINTEXT"}
     assert conn.new_topic_replication() == 1
-    assert KafkaConnection.plaintext("127.0.0.1:59092") == conn
+    assert KafkaConnection.plaintext("127.0.0.1:29092") == conn
 
 
 def test_sasl_builds_sasl_ssl_plain_with_ca_and_cluster_default_replication():
@@ -106,13 +106,13 @@ def test_local_sasl_connection_is_none_until_the_stack_generated_user_and_ca(tmp
     from stack.kafka import ensure_sasl_password, ensure_tls, local_sasl_connection
 
     home = tmp_path / "kafka"
-    assert local_sasl_connection(home, 59094) is None
+    assert local_sasl_connection(home, 29094) is None
     password = ensure_sasl_password(tmp_path / "secrets")
-    assert local_sasl_connection(home, 59094) is None  # no CA yet
+    assert local_sasl_connection(home, 29094) is None  # no CA yet
     assert ensure_tls(home / "tls") is True
-    conn = local_sasl_connection(home, 59094)
+    conn = local_sasl_connection(home, 29094)
     assert conn is not None and conn.librdkafka() == {
-        "bootstrap.servers": "127.0.0.1:59094", "security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
+        "bootstrap.servers": "127.0.0.1:29094", "security.protocol": "SASL_SSL", "sasl.mechanisms": "PLAIN",
         "sasl.username": "cdc-client", "sasl.password": password.get_secret_value(),
         "ssl.ca.location": str(home / "tls" / "ca.pem")}
     assert conn.new_topic_replication() == 1

@@ -23,7 +23,7 @@ def test_registry_names_the_seed_topics_and_groups(name):
     assert (spec.module, spec.topic, spec.group_id) == SEED[name]
     assert spec.command("/py") == ["/py", "-m", SEED[name][0]]
     settings = ConsumerSettings.from_env(spec, {})
-    assert (settings.topic, settings.group_id, settings.bootstrap_servers) == (spec.topic, spec.group_id, "127.0.0.1:59092")
+    assert (settings.topic, settings.group_id, settings.bootstrap_servers) == (spec.topic, spec.group_id, "127.0.0.1:29092")
     assert settings.dlq_topic == spec.topic + ".dlq"
     cfg = settings.consumer_config()
     assert cfg["security.protocol"] == "PLAINTEXT" and "sasl.password" not in cfg
