@@ -32,10 +32,10 @@ def _local(cfg: LocalSettings) -> Environment:
     connect = LocalConnect(cfg.connect_url)
     routing = LocalFlinkJobs(cfg.sql_gateway_url, cfg.flink_rest_url, state / "flink", cfg.kafka.bootstrap_servers)
 
-    def connector_config() -> tuple[str, dict[str, str]]:
+    def connector_config(variant_name: str | None = None) -> tuple[str, dict[str, str]]:
         secrets = write_connect_secrets(state / "secrets", cfg.database.password.get_secret_value())
         # locally every seed variant is reproduced by the open-source connector with the same output shape
-        variant = local_variant_for(get_variant(cfg.connector_variant))
+        variant = local_variant_for(get_variant(variant_name or cfg.connector_variant))
         return LOCAL_CONNECTOR_NAME, local_debezium_config(cfg, secrets, variant=variant)
 
     return Environment(
@@ -90,8 +90,8 @@ def _cloud(cfg: CloudSettings) -> Environment:
     registry = ConfluentSchemaRegistry(url=cc.schema_registry_url, api_key=cc.schema_registry_api_key,
                                        api_secret=cc.schema_registry_api_secret)
 
-    def connector_config() -> tuple[str, dict[str, str]]:
-        variant = get_variant(cfg.connector_variant)
+    def connector_config(variant_name: str | None = None) -> tuple[str, dict[str, str]]:
+        variant = get_variant(variant_name or cfg.connector_variant)
         if not variant.managed:
             raise ConfigError(f"connector variant {variant.name} runs on a self-managed Connect worker, not on "
                               f"Confluent Cloud's managed Connect", fix="set CDC_CONNECTOR_VARIANT to v2-debezium, "

@@ -85,6 +85,37 @@ class KafkaClients:
                  if tp.topic == topic}
         return len(meta.partitions) > 0 and len(owned) == len(meta.partitions)
 
+    def group_lag(self, group: str, topic: str) -> int:
+        """Records of `topic` the group has not committed yet (its committed offsets against the end offsets)."""
+        consumer = Consumer(self.connection.librdkafka(**{"group.id": group, "enable.auto.commit": False}))
+        try:
+            meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+            if meta is None or meta.error is not None:
+                raise PipelineError(f"topic {topic!r} is not available: {meta.error if meta else 'missing'}")
+            parts = [TopicPartition(topic, p) for p in meta.partitions]
+            committed = {tp.partition: tp.offset for tp in consumer.committed(parts, timeout=10)}
+            lag = 0
+            for tp in parts:
+                low, high = consumer.get_watermark_offsets(tp, timeout=10)
+                done = committed.get(tp.partition, -1)
+                lag += high - (done if done >= 0 else low)
+            return lag
+        except KafkaException as err:
+            raise TransientError(f"cannot read the offsets of group {group!r}: {err}") from None
+        finally:
+            consumer.close()
+
+    def wait_group_caught_up(self, group: str, topic: str, timeout: float = 120.0) -> None:
+        """Until the group has committed every record of `topic` (a routing job drained the raw topic)."""
+        seen: list[int] = []
+
+        def caught_up() -> bool:
+            seen[:] = [self.group_lag(group, topic)]
+            return seen[0] <= 0
+
+        poll_until(caught_up, timeout=timeout, every=0.5, what=f"group {group!r} at the end of {topic!r}",
+                   last=lambda: f"{seen[0] if seen else '?'} records behind")
+
     def watch(self, topic: str) -> TopicWatcher:
         return TopicWatcher(self.connection, topic)
 

@@ -48,17 +48,20 @@ def quiet_console_tracebacks() -> None:
 quiet_console_tracebacks()
 
 
-def main(flow_fn: Callable) -> None:
-    """Run a flow from the command line (`--environment`), with our exit codes and a one-line error."""
+def main(flow_fn: Callable, add_arguments: Callable | None = None) -> None:
+    """Run a flow from the command line (`--environment` and the flow's own options), with our exit codes and
+    a one-line error."""
     import argparse
 
     parser = argparse.ArgumentParser(prog=f"python -m {flow_fn.__module__}", description=flow_fn.description)
     parser.add_argument("--environment", default="local", choices=list(ENVIRONMENTS))
+    if add_arguments:
+        add_arguments(parser)
     args = parser.parse_args()
 
     def body() -> int:
         quiet_console_tracebacks()
-        flow_fn(environment=args.environment)
+        flow_fn(**vars(args))
         return 0
 
     sys.exit(run_cli(body))

@@ -66,6 +66,7 @@ class Connect(Protocol):
     def resume(self, name: str) -> None: ...
     def delete(self, name: str) -> bool: ...
     def offsets(self, name: str) -> list[dict]: ...  # [{"partition": {...}, "offset": {...}}]
+    def create_with_offsets(self, name: str, config: dict[str, str], offsets: list[dict]) -> str: ...
 
 
 # --- Flink routing jobs -------------------------------------------------------------------------------
@@ -119,6 +120,7 @@ class TopicWatcher(Protocol):
 class Kafka(Protocol):
     def ensure_topic(self, name: str, partitions: int) -> str: ...  # created | grown | unchanged (...)
     def group_active_on_topic(self, group: str, topic: str) -> bool: ...
+    def wait_group_caught_up(self, group: str, topic: str, timeout: float = 120.0) -> None: ...
     def watch(self, topic: str) -> TopicWatcher: ...
 
 
@@ -197,9 +199,9 @@ class Environment:
     infrastructure: Infrastructure
     consumers: ConsumerFleet
     schema_registry: SchemaRegistry | None = None  # only where tables are typed by a registry
-    #: the capture connector's (name, config) for this target; secrets as references or real values that
-    #: only ever travel to the Connect API (never logged)
-    connector_config: Callable[[], tuple[str, dict[str, str]]] | None = field(default=None, repr=False)
+    #: the capture connector's (name, config) for a variant (None: the settings' variant) on this target;
+    #: secrets as references or real values that only ever travel to the Connect API (never logged)
+    connector_config: Callable[..., tuple[str, dict[str, str]]] | None = field(default=None, repr=False)
     closers: list = field(default_factory=list, repr=False)
 
     def close(self) -> None:

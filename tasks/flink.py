@@ -11,7 +11,7 @@ from pipeline.paths import FILTERS_FILE
 from pipeline.routing import routing_job
 from tasks.env import Settings, environment
 from tasks.retry import TRANSIENT_RETRIES
-from tasks.variant import checked_variant
+from tasks.variant import checked_variant, matching_variant
 
 
 @task(name="compile-routing-job")
@@ -19,6 +19,7 @@ def compile_routing_job(cfg: Settings, filters_file: str | None = None) -> Compi
     path = Path(filters_file) if filters_file else FILTERS_FILE
     checked_variant(cfg.connector_variant, path)  # filters needing __op behind a variant without it: refused
     with environment(cfg) as env:
+        matching_variant(env, cfg.connector_variant)  # never route for a shape the connector does not write
         return routing_job(env.routing, path)
 
 

@@ -121,6 +121,11 @@ class LocalConnect:
         self._ok(resp, f"delete {name!r}")
         return True
 
+    def create_with_offsets(self, name: str, config: dict[str, str], offsets: list[dict]) -> str:
+        """Not needed locally: every local variant is the same connector (same name, slot and offsets)."""
+        raise ConnectorError("locally a variant switch keeps the connector; creating one from offsets is not supported",
+                             fix="switch the config of the existing connector (same name)")
+
     def offsets(self, name: str) -> list[dict]:
         resp = self._call("GET", f"/connectors/{name}/offsets")
         if resp.status_code == 404:
