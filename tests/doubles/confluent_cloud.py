@@ -6,11 +6,15 @@ of the three APIs (../shared/reference/confluent-cloud-api.md §1, §3, §5):
 - managed Connect v1 under `/connect/v1/environments/{env}/clusters/{lkc}`: validate, config read (404 for
   an unknown connector; secrets masked as `****************`, server-added keys as in the OAS example),
   config create-or-update by `PUT` (200), status (RUNNING with one RUNNING task), asynchronous pause/resume
-  (202, the new state shows a read later), delete, offsets, list;
+  (202, the new state shows a read later), delete, offsets, list; create by `POST /connectors` with
+  `offsets` (201; the new connector starts where those offsets say: a later `GET …/offsets` answers them);
 - Flink statements under `/sql/v1/organizations/{org}/environments/{env}/statements`: create (201 PENDING;
   the next read shows RUNNING, or COMPLETED for DDL and dry runs), read, list in pages (`metadata.next`
   carries the `page_token`), stop/resume by `PUT` of the full object with the current
   `metadata.resource_version` (202; a stale version is a 409), delete (202, gone at once), exceptions;
+  carry-over (`spec.properties["sql.tables.initial-offset-from"]`): the named statement must be STOPPED
+  when the new one is created (asserted: anything else is a violation, and the new statement stays
+  PENDING as Terraform's mock shows it waiting);
 - Schema Registry at the root: `GET /subjects/{s}/versions/latest` (404 40401 for a new subject),
   `POST /compatibility/subjects/{s}/versions/latest`, `POST /subjects/{s}/versions`.
 
@@ -18,6 +22,13 @@ Response bodies are the sourced fixtures of tests/contract/fixtures (each names 
 operation; see that folder's README), with names, ids and states filled in.
 
 It is a control plane only: a "RUNNING" connector or statement here moves no data.
+
+Faults for failure tests: `fail_next(method, path pattern, *replies)` (inherited) answers the next matching
+requests with the given replies instead of the route (nothing changes state; the call is recorded with
+`injected` and the path's names), `fail_when` does so only for requests a predicate picks (e.g. the PUT that
+resumes a statement, not the one that stops it); `FlinkStatements.fail_on_create`
+makes the next statement created under a name prefix go FAILED (with a `status.detail` and an exception).
+`mutations()` lists the calls that tried to change state (everything but reads and config validation).
 
 Every request is recorded as a `Recorded` (api, operation, method, path, status and a redacted body
 summary: no secret value ever enters the log). Every request's HTTP Basic auth is checked against the key
@@ -79,6 +90,11 @@ class Recorded:
         target = self.summary.get("name") or self.summary.get("subject") or ""
         return f"{self.api} {self.op}" + (f" {target}" if target else "")
 
+    @property
+    def mutating(self) -> bool:
+        """Was this an attempt to change state? Everything but reads and config validation is."""
+        return self.method != "GET" and self.op != "validate"
+
 
 class _Api(Double):
     """One API of the cloud: its own base path, key and routes; shares the cloud's log and redaction."""
@@ -93,6 +109,8 @@ class _Api(Double):
         self.ops: list[tuple[str, re.Pattern, str, Handler]] = []
         #: requests refused for their credentials: "<METHOD> <path>: <why>" (names the key, never the secret)
         self.rejected: list[str] = []
+        #: like `faults`, but only for requests `when(call)` says yes to: (method, path pattern, when, reply)
+        self.conditional_faults: list[tuple[str, re.Pattern, Callable[[Call], bool], Reply]] = []
 
     def op(self, method: str, pattern: str, name: str):
         def register(handler: Handler) -> Handler:
@@ -100,6 +118,11 @@ class _Api(Double):
             return handler
 
         return register
+
+    def fail_when(self, method: str, pattern: str, when: Callable[[Call], bool], *replies: Reply) -> None:
+        """Answer the next matching requests for which `when(call)` is true with `replies` (in order)."""
+        for reply in replies:
+            self.conditional_faults.append((method, re.compile(f"^{pattern}$"), when, reply))
 
     def _handle(self, call: Call) -> Reply:
         self.calls.append(call)
@@ -120,11 +143,15 @@ class _Api(Double):
         for method, rx, name, handler in self.ops:
             match = rx.match(path)
             if method == call.method and match:
+                groups = {k: unquote(v) for k, v in match.groupdict().items()}
                 for i, (f_method, f_rx, reply) in enumerate(self.faults):
                     if f_method == call.method and f_rx.match(path):
                         del self.faults[i]
-                        return name, reply, {"injected": reply.status}
-                groups = {k: unquote(v) for k, v in match.groupdict().items()}
+                        return name, reply, {"injected": reply.status, **groups}
+                for i, (f_method, f_rx, when, reply) in enumerate(self.conditional_faults):
+                    if f_method == call.method and f_rx.match(path) and when(call):
+                        del self.conditional_faults[i]
+                        return name, reply, {"injected": reply.status, **groups}
                 reply, summary = handler(call, **groups)
                 return name, reply, summary
         self.violations.append(f"{call.method} {path}: no such operation in the documented API")
@@ -160,7 +187,8 @@ class ManagedConnect(_Api):
                  expected: dict[str, str] | None = None):
         super().__init__(cloud, f"/connect/v1/environments/{environment_id}/clusters/{cluster_id}", key, secret,
                          "api.confluent.cloud")
-        #: name -> {"config": dict, "state": str, "shown": [states the next status reads show first]}
+        #: name -> {"config": dict, "state": str, "shown": [states the next status reads show first],
+        #:          "offsets": [{"partition", "offset"}] where the connector reads (absent: the OAS example's)}
         self.connectors: dict[str, dict] = {}
         #: key -> the exact value every config sent must carry (secrets included: compared, never logged)
         self.expected = dict(expected or {})
@@ -236,9 +264,42 @@ class ManagedConnect(_Api):
         def offsets(call, name):
             if name not in self.connectors:
                 return Reply(404, {"error": {"code": 404, "message": "resource not found"}}), {"name": name}
-            body = fixture("connect/offsets_source")
+            body = fixture("connect/offsets_source")  # OAS getConnectv1ConnectorOffsets example
             body["name"] = name
-            return Reply(200, body), {"name": name}
+            if "offsets" in self.connectors[name]:  # created from offsets (or set by a test): where it reads
+                body["offsets"] = json.loads(json.dumps(self.connectors[name]["offsets"]))
+            return Reply(200, body), {"name": name, "offsets": body["offsets"]}
+
+        @self.op("POST", "/connectors", "create")
+        def create(call):
+            # OAS createConnectv1Connector: body {name, config, offsets?} (request example
+            # connect/create_request_source), answer 201 {name, config, tasks, type, offsets}
+            body = self.json_body(call, "POST connectors") or {}
+            name, config = body.get("name"), body.get("config")
+            self.expect(isinstance(body, dict) and {"name", "config"} <= set(body) <= {"name", "config", "offsets"},
+                        f"POST connectors: body keys {sorted(body) if isinstance(body, dict) else body!r}")
+            problems = self.check_config(config, name, "POST connectors")
+            offsets = body.get("offsets")
+            if offsets is not None:
+                self.expect(isinstance(offsets, list) and all(
+                    isinstance(o, dict) and set(o) == {"partition", "offset"} and isinstance(o["partition"], dict)
+                    and isinstance(o["offset"], dict) for o in offsets),
+                    "POST connectors: offsets must be [{\"partition\": {...}, \"offset\": {...}}]")
+            summary = {"name": name, "created": name not in self.connectors, "offsets": offsets,
+                       **self.config_summary(config if isinstance(config, dict) else {}, problems)}
+            if name in self.connectors:
+                # constructed: a 409 on a duplicate name is not in the spec (reference §1, unverified); the
+                # body is the spec's {"error_code", "message"} error shape
+                return Reply(409, {"error_code": 409, "message": f"Connector {name} already exists"}), summary
+            # the TF wait (reference §1): PROVISIONING first, then RUNNING
+            entry = {"config": dict(config or {}), "state": "RUNNING", "shown": ["PROVISIONING"]}
+            if offsets is not None:
+                entry["offsets"] = json.loads(json.dumps(offsets))
+            self.connectors[name] = entry
+            reply = fixture("connect/create_with_offsets")  # OAS createConnectv1Connector 201 example
+            reply.update(name=name, config=self.returned_config(name), tasks=[{"connector": name, "task": 0}],
+                         type="source", offsets=offsets or [])
+            return Reply(201, reply), summary
 
     def check_config(self, config: Any, name: str | None, what: str) -> list[str]:
         """Shape and managed-connector rules (violations), then the expected values (returned, by key name)."""
@@ -296,6 +357,10 @@ class FlinkStatements(_Api):
         self.page_size = page_size
         #: the next PUTs find the statement changed since the client's GET (a 409, then a re-read)
         self.stale_puts = 0
+        #: name prefix -> detail: the next statement created under that prefix reads PENDING, then FAILED
+        self.failing: dict[str, str] = {}
+        #: name -> status.detail shown once the statement reads FAILED
+        self.fail_details: dict[str, str] = {}
 
         @self.op("POST", "/statements", "create")
         def create(call):
@@ -320,6 +385,18 @@ class FlinkStatements(_Api):
             if name in self.statements:
                 return from_fixture("errors/flink_409", Location=self.url_of(name)), summary
             carry = "sql.tables.initial-offset-from" in props
+            waits_for = None
+            if carry:
+                # reference §3 "Carry-over offsets": the new statement takes the named one's offsets once that
+                # one is stopped; the migration stops it first, so anything else here is a client bug
+                source = props["sql.tables.initial-offset-from"]
+                old = self.statements.get(source)
+                phase = old["status"]["phase"] if old else "missing"
+                summary["carry_over_from"] = {"name": source, "phase": phase}
+                stopped = old is not None and phase == "STOPPED" and old["spec"].get("stopped") is True
+                if not self.expect(stopped, f"create {name}: sql.tables.initial-offset-from names {source}, which "
+                                            f"is {phase}, not a STOPPED statement"):
+                    waits_for = source
             stmt = fixture("flink/initial_offset_create_flink_statement" if carry else "flink/create_flink_statement")
             stmt.update(name=name, organization_id=organization_id, environment_id=environment_id)
             stmt["metadata"].update(self=self.url_of(name), resource_version="1")
@@ -329,6 +406,17 @@ class FlinkStatements(_Api):
             text = spec["statement"].lstrip().upper()
             done = text.startswith("CREATE") or props.get("sql.dry-run") == "true"
             self.script[name] = ["COMPLETED" if done else "RUNNING"]
+            failing = next((p for p in self.failing if name.startswith(p) and not done), None)
+            if waits_for:
+                # TF mock initial_offset_read_pending_flink_statement: PENDING until the named one stops
+                pending = fixture("flink/initial_offset_read_pending_flink_statement")["status"]["detail"]
+                old_name = pending.split("referenced statement ", 1)[1].split(" ", 1)[0]
+                stmt["status"]["detail"] = pending.replace(old_name, waits_for)
+                self.script[name] = []
+            elif failing is not None:
+                self.fail_details[name] = self.failing.pop(failing)
+                self.script[name] = ["PENDING", "FAILED"]
+                summary["will_fail"] = True
             return Reply(201, stmt, {"Location": self.url_of(name)}), summary
 
         @self.op("GET", "/statements", "list")
@@ -355,6 +443,13 @@ class FlinkStatements(_Api):
             if script:
                 self.statements[name]["status"] = {**self.statements[name]["status"], "phase": script.pop(0)}
             phase = self.statements[name]["status"]["phase"]
+            if phase == "FAILED" and name in self.fail_details:
+                detail = self.fail_details.pop(name)
+                self.statements[name]["status"]["detail"] = detail
+                # spec schema StatementException (fixture flink/exceptions)
+                self.exceptions.setdefault(name, []).append({
+                    "kind": "StatementException", "name": "org.apache.flink.table.api.TableException",
+                    "message": detail, "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
             return Reply(200, self.statements[name]), {"name": name, "phase": phase}
 
         @self.op("PUT", "/statements/(?P<name>[^/]+)", "update")
@@ -410,6 +505,11 @@ class FlinkStatements(_Api):
         body = fixture("flink/read_deleted_flink_statement")  # TF mock
         body["errors"][0]["detail"] = f"Statement resource={name} does not exist"
         return Reply(404, body)
+
+    def fail_on_create(self, prefix: str, detail: str) -> None:
+        """The next (non-DDL, non-dry-run) statement created with a name starting with `prefix` reads PENDING,
+        then FAILED with `detail` (status.detail and an exception), as a statement the runtime rejects."""
+        self.failing[prefix] = detail
 
     def bump(self, name: str) -> None:
         meta = self.statements[name]["metadata"]
@@ -558,6 +658,10 @@ class ConfluentCloudDouble:
 
     def calls(self, api: str | None = None, since: int = 0) -> list[Recorded]:
         return [r for r in self.log[since:] if api is None or r.api == api]
+
+    def mutations(self, since: int = 0) -> list[Recorded]:
+        """The calls since `since` that tried to change state (see `Recorded.mutating`)."""
+        return [r for r in self.log[since:] if r.mutating]
 
     def sequence(self, api: str | None = None, since: int = 0) -> list[str]:
         """`"<api> <op>[ <name or subject>]"` per request, in order."""
