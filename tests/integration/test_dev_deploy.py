@@ -20,116 +20,42 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from environments.confluent.schemas import raw_topic_json_schema
-from environments.factory import build
 from environments.kafka import KafkaClients
 from filters.loader import load_pipeline
 # imported at collection (as test_flows does): Prefect's console handler then binds to the session's stderr,
 # not to one test's captured stream
 from flows.deploy_pipeline import deploy_pipeline
-from environments.settings import load_settings
 from pipeline.cli import run_cli
 from pipeline.paths import FILTERS_FILE
-from tests.doubles.aws import aurora_cluster, db_secret, moto_server
 from tests.doubles.confluent_cloud import MASK, TOPIC_REGEX_ROUTER, ConfluentCloudDouble
-from tests.integration.helpers import deploy, secret_leaks
+from tests.integration.helpers import (AWS_SECRET, CLOUD_SECRET, FLINK_SECRET, MARKERS, SR_SECRET,  # noqa: F401
+                                       WRONG_FLINK_SECRET, dev_cloud, dev_secrets_allowed, secret_leaks)
+from tests.integration.helpers import DEV_CATALOG as CATALOG
+from tests.integration.helpers import DEV_CLUSTER as CLUSTER
+from tests.integration.helpers import DEV_DATABASE as DATABASE
+from tests.integration.helpers import DEV_ENV as ENV
+from tests.integration.helpers import DEV_LKC as LKC
+from tests.integration.helpers import DEV_ORG as ORG
+from tests.integration.helpers import DEV_POOL as POOL
 
 pytestmark = pytest.mark.integration
 
-ORG, ENV, LKC = "1111aaaa-11aa-11aa-11aa-111111aaaaaa", "env-dev123", "lkc-dev123"
-CATALOG, DATABASE, POOL = "cdc-dev", "cluster_0", "lfcp-dev123"
-CLUSTER = "cdc-dev"
 CONNECTOR = "postgres-cdc-source-v2-debezium-business-events-confluent-cloud"
 SUBJECT = "raw-business-events-value"
 
-#: one unmistakable value per cloud secret: any occurrence outside the request that needs it is a leak
-_RUN = uuid.uuid4().hex
-CLOUD_SECRET = f"cloud-api-secret-{_RUN}"
-FLINK_SECRET = f"flink-api-secret-{_RUN}"
-WRONG_FLINK_SECRET = f"wrong-flink-secret-{_RUN}"
-SR_SECRET = f"schema-registry-secret-{_RUN}"
-AWS_SECRET = f"aws-secret-access-key-{_RUN}"
-MARKERS = (CLOUD_SECRET, FLINK_SECRET, WRONG_FLINK_SECRET, SR_SECRET, AWS_SECRET)
-
 
 @pytest.fixture(scope="module")
-def dev(cfg, stack, pipeline_ready, tmp_path_factory):
-    """The doubles, the dev variables, and the local data plane ready to route; the dev fleet stopped after."""
-    sasl = stack.kafka.sasl_connection()
-    db_password = cfg.database.password.get_secret_value()
-    kafka_secret = sasl.sasl_password.get_secret_value()
-
-    # the data plane: the local connector (pipeline_ready) and the local routing job feed the filtered
-    # topics; the local consumers share the dev consumers' group ids, so they must not run meanwhile
-    deploy(cfg, FILTERS_FILE)
-    with build(cfg) as local:
-        local.consumers.stop()
-
-    with moto_server(tmp_path_factory.mktemp("aws") / "moto-recording.jsonl") as aws:
-        aurora_cluster(aws, CLUSTER, logical_replication="1")
-        secret_arn = db_secret(aws, f"{CLUSTER}/cdc-db", db_password)
-        cloud = ConfluentCloudDouble(
-            organization_id=ORG, environment_id=ENV, kafka_cluster_id=LKC,
-            cloud_api_key="CLOUDKEYDEV1", cloud_api_secret=CLOUD_SECRET,
-            flink_api_key="FLINKKEYDEV1", flink_api_secret=FLINK_SECRET,
-            schema_registry_api_key="SRKEYDEV1", schema_registry_api_secret=SR_SECRET,
-            flink_catalog=CATALOG, flink_database=DATABASE, flink_compute_pool_id=POOL,
-            # what the managed connector config must carry: the REAL credentials (checked, never logged)
-            connector_expects={
-                "connector.class": "PostgresCdcSourceV2",
-                "kafka.api.key": sasl.sasl_username, "kafka.api.secret": kafka_secret,
-                "database.hostname": "127.0.0.1", "database.port": str(cfg.database.port),
-                "database.user": cfg.database.user, "database.password": db_password,
-                "database.dbname": cfg.database.dbname,
-                "transforms.route.type": TOPIC_REGEX_ROUTER,
-                "transforms.route.replacement": cfg.raw_topic,
-            },
-            redact=[db_password, kafka_secret], mark=aws.count)
-        # someone else's statements in the environment: the routing job's list spans pages
-        cloud.flink.add("analytics-daily-rollup", "INSERT INTO `rollup` SELECT 1")
-        cloud.flink.add("analytics-old-export", "INSERT INTO `export` SELECT 1", phase="STOPPED", stopped=True)
-        cloud.flink.add("business-events-routing-0ld0ld0ld0ld", "EXECUTE STATEMENT SET BEGIN END", phase="FAILED")
-        with cloud.serve():
-            variables = {
-                **cloud.variables(),
-                "CDC_CONFLUENT_CLOUD_API_SECRET": CLOUD_SECRET,
-                "CDC_FLINK_API_SECRET": FLINK_SECRET,
-                "CDC_FLINK_REGION": "us-east-1", "CDC_FLINK_CLOUD": "AWS",
-                "CDC_SCHEMA_REGISTRY_API_SECRET": SR_SECRET,
-                # the local broker's SASL_SSL listener: its PLAIN user and password, its self-signed CA
-                "CDC_KAFKA_BOOTSTRAP": sasl.bootstrap_servers, "CDC_KAFKA_API_KEY": sasl.sasl_username,
-                "CDC_KAFKA_API_SECRET": kafka_secret, "CDC_KAFKA_SSL_CA_LOCATION": sasl.ssl_ca_location,
-                "CDC_AWS_REGION": aws.region, "CDC_AWS_ENDPOINT_URL": aws.url, "CDC_AURORA_CLUSTER_ID": CLUSTER,
-                "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
-                "CDC_DB_SECRET_ARN": secret_arn,
-                # the local PostgreSQL stands in for Aurora's writer endpoint; it has no TLS, so the
-                # dev default (verify-full against the RDS CA bundle) is turned off for this test only
-                "CDC_DB_HOST": "127.0.0.1", "CDC_DB_PORT": str(cfg.database.port), "CDC_DB_SSLMODE": "disable",
-                "CDC_DB_NAME": cfg.database.dbname, "CDC_DB_USER": cfg.database.user,
-            }
-            with pytest.MonkeyPatch.context() as mp:
-                for name, value in variables.items():
-                    mp.setenv(name, value)
-                for name in ("CDC_DB_PASSWORD", "CDC_SECRETS_FROM_PREFECT", "AWS_PROFILE", "AWS_SESSION_TOKEN",
-                             "CDC_ENV", "CDC_CONNECTOR_VARIANT", "CDC_RAW_TOPIC_PARTITIONS"):
-                    mp.delenv(name, raising=False)
-                dev_cfg = load_settings("dev")
-                with build(dev_cfg) as env:
-                    fleet = env.consumers
-                fleet.stop()  # a fleet left over by an interrupted run would make the first deploy "reused"
-                aws.start_recording()  # after the set-up: CreateSecret carries the password
-                try:
-                    yield SimpleNamespace(cloud=cloud, aws=aws, variables=variables, cfg=dev_cfg, fleet=fleet,
-                                          db_password=db_password, kafka_secret=kafka_secret, runs={}, texts=[])
-                finally:
-                    fleet.stop()
-                    assert cloud.violations == []
+def dev(cfg, stack, request, tmp_path_factory):
+    """The doubles, the dev variables, and the local data plane ready to route; the dev fleet stopped after
+    (tests/integration/helpers.py::dev_cloud)."""
+    with dev_cloud(cfg, stack, request, tmp_path_factory.mktemp("aws"),
+                   connector_expects={"connector.class": "PostgresCdcSourceV2"}) as dev:
+        yield dev
 
 
 @pytest.fixture
@@ -330,10 +256,7 @@ def test_no_cloud_secret_in_any_log_artifact_or_message(dev, stack):
 
     assert dev.runs, "the deploy runs did not happen"
     APILogHandler().flush()  # the runs' last log lines reach the Prefect database
-    secrets_dir = state_dir() / "secrets"
-    allowed = {marker.encode(): set() for marker in MARKERS}
-    allowed[dev.db_password.encode()] = {secrets_dir / "db-password", secrets_dir / "connect-secrets.properties"}
-    allowed[dev.kafka_secret.encode()] = {secrets_dir / "kafka-sasl-password", stack.kafka.home / "server.properties"}
+    allowed = dev_secrets_allowed(dev, stack)
     prefect_home = Path(PREFECT_HOME.value())
     roots = [state_dir(), prefect_home, ROOT / "flink-jobs", ROOT / "connectors"]
     assert secret_leaks(allowed, roots) == []
