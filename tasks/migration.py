@@ -91,7 +91,9 @@ def build_switch(env: Environment, cfg: Settings, target_name: str, filters_file
                  smoke_copies: int = 3) -> Switch:
     target = _variant_for(env, target_name)
     pending = pending_migration(env.rollout_store)
-    if pending and pending.target == target.name and len(pending.done) < len(STEPS) - 1:
+    # a finished migration clears its record, so any record left is unfinished — in the cloud even with 7 steps
+    # done (retire-old failed after verify): `< len(STEPS) - 1` took that one for finished and never retired
+    if pending and pending.target == target.name and len(pending.done) < len(STEPS):
         source = _variant_for(env, pending.source)  # an interrupted migration: continue it from its record
     else:
         source = running_variant(env, cfg)
