@@ -241,12 +241,15 @@ def _undo(step: str, err: PipelineError, switch: Switch, record: MigrationRecord
     plan = switch.plan
     done = set(record.done)
     problems: list[str] = []
+    undone: list[str] = []  # what undoing did, for the one line
 
-    def attempt(what: str, action: Callable[[], object]) -> None:
+    def attempt(what: str, action: Callable[[], object], did: str, did_nothing: str | None = None) -> None:
         try:
-            action()
+            result = action()
         except PipelineError as again:
             problems.append(f"{what} failed ({again.message})")
+        else:  # `did_nothing`: the action found nothing to undo (e.g. the connector was never created)
+            undone.append(did_nothing if result is False and did_nothing else did)
 
     # in the cloud the old connector stays paused until retire-old deletes it: never left paused unsaid
     old_paused = (f"; the old connector {plan.connector_before} stays PAUSED until retire-old deletes it"
@@ -265,22 +268,28 @@ def _undo(step: str, err: PipelineError, switch: Switch, record: MigrationRecord
                 f"re-run migrate-connector with target {plan.source} to go back, or fix the cause and re-run to "
                 f"retry {step}")
     if "start-routing" in done or record.new_job:
-        attempt(f"cancelling the new routing job {record.new_job}", lambda: routing.cancel(record.new_job))
+        attempt(f"cancelling the new routing job {record.new_job}", lambda: routing.cancel(record.new_job),
+                did=f"new routing job {record.new_job} cancelled")
     if "switch-connector" in done or step == "switch-connector":
         if plan.connector_after == plan.connector_before:
             attempt("restoring the previous connector config",
-                    lambda: connect.put_config(plan.connector_before, switch.config_before))
+                    lambda: connect.put_config(plan.connector_before, switch.config_before),
+                    did="previous connector config restored")
         else:
-            attempt(f"deleting the new connector {plan.connector_after}", lambda: connect.delete(plan.connector_after))
+            attempt(f"deleting the new connector {plan.connector_after}", lambda: connect.delete(plan.connector_after),
+                    did=f"new connector {plan.connector_after} deleted",
+                    did_nothing=f"new connector {plan.connector_after} never created")
         if not problems:
             store.save(VARIANT_KEY, {"variant": plan.source})
     if record.token and record.old_job:
         old = RunningJob(**record.old_job)
         previous = store.load(old.fingerprint)
         attempt(f"restoring the routing job {old.name}",
-                lambda: routing.restore(old, record.token, previous["statements"] if previous else None))
+                lambda: routing.restore(old, record.token, previous["statements"] if previous else None),
+                did=f"routing job {old.name} restored")
     if "pause-connector" in done or step != "pause-connector":
-        attempt(f"resuming the connector {plan.connector_before}", lambda: connect.resume(plan.connector_before))
+        attempt(f"resuming the connector {plan.connector_before}", lambda: connect.resume(plan.connector_before),
+                did=f"connector {plan.connector_before} resumed")
     if problems:
         record.save(store, key)
         return (f"migrate-connector {plan.source} → {plan.target}: {step} failed ({err.message}) and undoing it did "
@@ -288,5 +297,7 @@ def _undo(step: str, err: PipelineError, switch: Switch, record: MigrationRecord
                 f"{'paused' if 'pause-connector' in done else 'as it was'}, routing job stopped at {record.token} — "
                 f"re-run migrate-connector to continue from {step}, or with target {plan.source} to go back")
     store.save(key, {})  # undone: a re-run starts from the beginning
-    return (f"migrate-connector {plan.source} → {plan.target}: {step} failed ({err.message}); undone — the "
-            f"connector runs variant {plan.source} again and its routing job was restored from {record.token or 'its state'}")
+    return (f"migrate-connector {plan.source} → {plan.target}: {step} failed ({err.message}); undone "
+            f"({'; '.join(undone) or 'nothing had changed yet'}) — the connector {plan.connector_before} runs variant "
+            f"{plan.source} again and its routing job " + (f"was restored from {record.token}" if record.token
+                                                             else "was never stopped"))
