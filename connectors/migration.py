@@ -167,6 +167,15 @@ def migrate(switch: Switch, *, connect: Connect, routing: RoutingJobs, kafka: Ka
     record = MigrationRecord.load(store, key)
     if record is None or (record.source, record.target) != (plan.source, plan.target):
         record = MigrationRecord(plan.source, plan.target)
+    if (plan.steps and plan.connector_after != plan.connector_before and "switch-connector" not in record.done
+            and connect.status(plan.connector_after) is not None):
+        # checked before anything changes: undoing a failed create would otherwise delete a connector this
+        # migration did not create (e.g. the one an unfinished migration left paused), and the record of
+        # that unfinished migration would be overwritten
+        raise MigrationError(f"migrate-connector {plan.source} → {plan.target}: connector {plan.connector_after} "
+                             f"already exists (left paused by an unfinished migration?); nothing was changed",
+                             fix=f"finish that migration first (re-run migrate-connector with its target), or delete "
+                                 f"{plan.connector_after} if it is stale, then re-run")
     steps: dict[str, Callable[[], None]] = {
         "pause-connector": lambda: connect.pause(plan.connector_before),
         "drain-routing": lambda: _drain(kafka, switch, drain_timeout),
@@ -262,11 +271,14 @@ def _undo(step: str, err: PipelineError, switch: Switch, record: MigrationRecord
                 f"job {record.new_job} runs for its shape — changes wait in the replication slot{old_paused}; re-run "
                 f"migrate-connector to resume it")
     if step in ("verify", "retire-old"):
-        # the new shape is already flowing: going back is a migration of its own, never a blind revert
+        # the new shape is already flowing: going back is a migration of its own, never a blind revert (in the
+        # cloud it creates the old variant's connector anew from the new one's offsets: the paused one is stale)
+        back = (f"delete {plan.connector_before} (its offsets are stale now) and run migrate-connector with target "
+                f"{plan.source} to go back" if old_paused else
+                f"re-run migrate-connector with target {plan.source} to go back")
         return (f"migrate-connector {plan.source} → {plan.target}: {step} failed ({err.message}); the connector "
                 f"runs variant {plan.target} and the routing job {record.new_job} routes its shape{old_paused} — "
-                f"re-run migrate-connector with target {plan.source} to go back, or fix the cause and re-run to "
-                f"retry {step}")
+                f"{back}, or fix the cause and re-run to retry {step}")
     if "start-routing" in done or record.new_job:
         attempt(f"cancelling the new routing job {record.new_job}", lambda: routing.cancel(record.new_job),
                 did=f"new routing job {record.new_job} cancelled")
