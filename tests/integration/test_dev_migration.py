@@ -340,6 +340,8 @@ def test_a_failure_at_resume_leaves_the_new_connector_paused_and_a_rerun_resumes
 
 
 def test_a_failure_at_retire_old_is_reported_and_a_rerun_retires_it(dev_environ):
+    """fixed -> v2 again, the old connector's delete refused after verification: reported, not reverted; going
+    back meanwhile is refused without a change; a re-run retires the old connector."""
     dev, cloud = dev_environ, dev_environ.cloud
     job = dev.job
     cloud.connect.fail_next("DELETE", f"/connectors/{OLD}", server_error("injected at retire-old"))
@@ -349,7 +351,18 @@ def test_a_failure_at_retire_old_is_reported_and_a_rerun_retires_it(dev_environ)
 
     assert "retire-old failed" in line and "injected at retire-old" in line and "re-run to retry retire-old" in line
     assert f"the old connector {OLD} stays PAUSED until retire-old deletes it" in line
+    assert f"delete {OLD} (its offsets are stale now) and run migrate-connector with target cdc-source-fixed" in line
     assert steps_seen(cloud, before)[-1] == ("connect", f"delete {OLD}", 500)
+    assert state(cloud, job) == running((OLD, "PAUSED"), (NEW, "RUNNING"), job=job)
+    pending = recorded(dev)[1]
+    assert pending["done"] == list(STEPS[:-1])
+
+    # going back now would create the fixed connector over the paused one: refused before anything changes
+    # (undoing the failed create used to delete that connector, and the pending record was overwritten)
+    before = len(cloud.log)
+    line = fails(dev, "cdc-source-fixed")
+    assert f"connector {OLD} already exists" in line and "nothing was changed" in line
+    assert cloud.mutations(before) == [] and recorded(dev)[1] == pending
     assert state(cloud, job) == running((OLD, "PAUSED"), (NEW, "RUNNING"), job=job)
 
     before = len(cloud.log)
