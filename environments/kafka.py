@@ -107,14 +107,29 @@ class KafkaClients:
 
     def wait_group_caught_up(self, group: str, topic: str, timeout: float = 120.0) -> None:
         """Until the group has committed every record of `topic` (a routing job drained the raw topic)."""
-        seen: list[int] = []
+        seen: list = [None, None]  # lag, end offsets at the previous look
 
         def caught_up() -> bool:
-            seen[:] = [self.group_lag(group, topic)]
-            return seen[0] <= 0
+            ends = self.end_offsets(topic)
+            lag = self.group_lag(group, topic)
+            quiet = seen[1] == ends  # nothing was appended since the last look: the end is really the end
+            seen[:] = [lag, ends]
+            return lag <= 0 and quiet
 
-        poll_until(caught_up, timeout=timeout, every=0.5, what=f"group {group!r} at the end of {topic!r}",
-                   last=lambda: f"{seen[0] if seen else '?'} records behind")
+        poll_until(caught_up, timeout=timeout, every=1.0, what=f"group {group!r} at the end of {topic!r}",
+                   last=lambda: f"{seen[0] if seen[0] is not None else '?'} records behind")
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        consumer = Consumer(self.connection.librdkafka(**{"group.id": "cdc-watcher", "enable.auto.commit": False}))
+        try:
+            meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+            if meta is None or meta.error is not None:
+                raise PipelineError(f"topic {topic!r} is not available")
+            return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in meta.partitions}
+        except KafkaException as err:
+            raise TransientError(f"cannot read the end offsets of {topic!r}: {err}") from None
+        finally:
+            consumer.close()
 
     def watch(self, topic: str) -> TopicWatcher:
         return TopicWatcher(self.connection, topic)

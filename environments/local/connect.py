@@ -107,8 +107,19 @@ class LocalConnect:
         poll_until(reached, timeout=timeout, what=f"connector {name!r} {state}")
 
     def pause(self, name: str) -> None:
-        self._ok(self._call("PUT", f"/connectors/{name}/pause"), f"pause {name!r}")
-        self._wait_state(name, "PAUSED")
+        """Stop capturing: when this returns, the connector writes nothing more (until `resume`).
+
+        Uses Connect's STOP (KIP-875) rather than PAUSE: a paused task reports PAUSED while it still sends
+        the batch it had polled (hundreds of records behind a busy table, seen in the migration test); a
+        stopped connector has shut its tasks down, flushed their records and committed their offsets.
+        """
+        self._ok(self._call("PUT", f"/connectors/{name}/stop"), f"stop {name!r}")
+
+        def stopped() -> bool:
+            current = self.status(name)
+            return current is not None and current.state == "STOPPED" and not current.tasks
+
+        poll_until(stopped, timeout=60, what=f"connector {name!r} STOPPED")
 
     def resume(self, name: str) -> None:
         self._ok(self._call("PUT", f"/connectors/{name}/resume"), f"resume {name!r}")
