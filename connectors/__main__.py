@@ -13,19 +13,17 @@ import argparse
 import sys
 import traceback
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import TextIO
 
 from connectors.config import generate_files
 from connectors.variants import VARIANTS
+from pipeline.cli import UsageParser
 from pipeline.errors import PipelineError
 
 DEFAULT_DIR = Path(__file__).resolve().parent
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # a usage mistake is an expected failure, not a crash
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
+_Parser = UsageParser  # a usage mistake is an expected failure (exit 1), not a crash
 
 
 def build_parser() -> argparse.ArgumentParser:

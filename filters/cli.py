@@ -11,12 +11,13 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, Protocol
+from typing import Any, Protocol, TextIO
 
 from filters.compiler import compile_job, generate_files
 from filters.evaluator import evaluate_events
 from filters.loader import load_pipeline
 from filters.model import Pipeline
+from pipeline.cli import UsageParser
 from pipeline.errors import ConfigError, PipelineError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,10 +25,7 @@ DEFAULT_FILE = REPO_ROOT / "filters" / "filters.yaml"
 DEFAULT_OUT_DIR = REPO_ROOT / "flink-jobs"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # a usage mistake is an expected failure, not a crash
-        self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
+_Parser = UsageParser  # a usage mistake is an expected failure (exit 1), not a crash
 
 
 def build_parser() -> argparse.ArgumentParser:

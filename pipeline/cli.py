@@ -5,9 +5,11 @@ An expected failure (any PipelineError) prints one line to stderr, never a trace
 
 from __future__ import annotations
 
+import argparse
 import sys
 import traceback
 from collections.abc import Callable
+from typing import NoReturn
 
 from pipeline.errors import PipelineError
 
@@ -25,3 +27,11 @@ def run_cli(body: Callable[[], int]) -> int:
         traceback.print_exc()
         print(f"crash: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse whose usage mistakes are expected failures (exit 1, one line), not crashes (argparse's 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
