@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from pipeline.paths import SAMPLES_DIR
 
@@ -39,16 +40,36 @@ UPDATE = ("UPDATE business_events SET saved_date = %(saved_date)s, event_type = 
           "WHERE id = %(id)s")
 DELETE = "DELETE FROM business_events WHERE id = %(id)s"
 SQL_FOR_OP = {"c": INSERT, "u": UPDATE, "d": DELETE}
+#: the producer API's idempotent write: a row comes back only when this statement inserted it; on a
+#: conflicting id PostgreSQL waits for the other writer's transaction, so a following statement sees its row
+INSERT_IF_ABSENT = INSERT + "\nON CONFLICT (id) DO NOTHING RETURNING id"
+#: whether the stored event equals the given one as JSON (JSONB: key order and whitespace do not count)
+SAME_EVENT = "SELECT event_data = %(event_data)s::jsonb FROM business_events WHERE id = %(id)s"
+SELECT_BY_ID = ("SELECT id, event_name, event_type, created_date, saved_date, event_data "
+                "FROM business_events WHERE id = %(id)s")
 
 
 def row_from_event(event: dict, event_id: str | None = None) -> dict:
-    """The seed's mapping: flat columns come from eventHeader, the whole event goes to event_data."""
+    """The seed's mapping: flat columns come from eventHeader, the whole event goes to event_data.
+
+    The seed writes dates both ways: ISO-8601 strings in the columns and epoch milliseconds in the event
+    (`"createdDate": 1705312200000`); a number becomes the UTC instant for the TIMESTAMPTZ column, while
+    event_data keeps the event as it came.
+    """
     header = event["eventHeader"]
     event_id = event_id or header["uuid"]
     event = {**event, "eventHeader": {**header, "uuid": event_id}}
     return {"id": event_id, "event_name": header["eventName"], "event_type": header.get("eventType"),
-            "created_date": header.get("createdDate"), "saved_date": header.get("savedDate"),
+            "created_date": timestamp_value(header.get("createdDate")),
+            "saved_date": timestamp_value(header.get("savedDate")),
             "event_data": json.dumps(event)}
+
+
+def timestamp_value(value):
+    """A header date for a TIMESTAMPTZ column: epoch milliseconds -> ISO-8601 UTC; strings and None as given."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return value
 
 
 def load_sample(name: str) -> dict:
