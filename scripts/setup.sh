@@ -11,6 +11,7 @@ have_pg_server() { ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; }
 java_major() { java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print v[1]; exit}'; }
 
 have_pg_server || apt_missing+=(postgresql)
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || apt_missing+=(pgbouncer)  # the API's pooler
 command -v java >/dev/null 2>&1 && [ "$(java_major)" -ge 17 ] 2>/dev/null || apt_missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || apt_missing+=(maven)
 command -v runuser >/dev/null 2>&1 || apt_missing+=(util-linux)

@@ -1,4 +1,4 @@
-"""The whole local stack in start order: PostgreSQL, Kafka, Kafka Connect, Flink (JM, TM, SQL Gateway).
+"""The whole local stack in start order: PostgreSQL, PgBouncer, Kafka, Kafka Connect, Flink (JM, TM, SQL Gateway).
 
 `up()` is idempotent — healthy engines are reused — and reports what it did and how long each took.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pipeline.database_settings import DatabaseSettings
 from stack.flink import flink_engines
 from stack.kafka import KafkaBroker, KafkaConnect
+from stack.pgbouncer import PgBouncer
 from stack.postgres import Postgres
 from stack.process import Engine
 from stack.settings import local_password, local_ports, state_dir
@@ -30,13 +31,15 @@ class LocalStack:
         root = state_dir()
         self.database = database or DatabaseSettings(port=ports["postgres"], password=local_password())
         self.postgres = Postgres(root / "postgres", self.database)
+        self.pgbouncer = PgBouncer(root / "pgbouncer", ports["pgbouncer"], self.database,
+                                   self.postgres.superuser_conninfo())
         self.kafka = KafkaBroker(root / "kafka", ports["kafka"], ports["kafka_controller"], ports["kafka_sasl"])
         self.connect = KafkaConnect(root / "connect", ports["connect"], self.kafka.bootstrap)
         self.flink = flink_engines(root / "flink", ports["flink"], ports["sql_gateway"], ports["flink_rpc"])
 
     @property
     def engines(self) -> list[Engine]:
-        return [self.postgres, self.kafka, self.connect, *self.flink]
+        return [self.postgres, self.pgbouncer, self.kafka, self.connect, *self.flink]
 
     def up(self, only: set[str] | None = None) -> list[StartReport]:
         reports = []
@@ -57,5 +60,5 @@ class LocalStack:
     def reset(self) -> None:
         """Stop everything and delete all engine data (jars and the Flink wheels are kept)."""
         self.down()
-        for sub in ("postgres", "kafka", "connect", "flink", "consumers"):
+        for sub in ("postgres", "pgbouncer", "kafka", "connect", "flink", "consumers"):
             shutil.rmtree(state_dir() / sub, ignore_errors=True)

@@ -20,6 +20,8 @@ from pipeline.paths import ROOT
 #: that range fails to bind when some connection (e.g. the broker's own to its controller) happens to hold it
 PORT_DEFAULTS = {
     "postgres": 25432,
+    "pgbouncer": 26432,
+    "api": 28000,  # the producer API (./run api)
     "kafka": 29092,
     "kafka_controller": 29093,
     "kafka_sasl": 29094,
