@@ -293,6 +293,20 @@ def _undo(step: str, err: PipelineError, switch: Switch, record: MigrationRecord
                     did_nothing=f"new connector {plan.connector_after} never created")
         if not problems:
             store.save(VARIANT_KEY, {"variant": plan.source})
+    if step == "stop-routing" and not record.token and record.old_job:
+        # the stop may have taken effect although waiting for it failed: never leave that unsaid
+        old = RunningJob(**record.old_job)
+        try:
+            still_running = any(j.id == old.id for j in routing.running())
+        except PipelineError as again:
+            problems.append(f"checking whether the routing job {old.name} still runs failed ({again.message})")
+            still_running = True
+        if not still_running and not routing.SUPPORTS_SAVEPOINTS:
+            record.token = old.id  # a stopped statement resumes in place from its own offsets
+        elif not still_running:
+            problems.append(f"the routing job {old.name} stopped but its savepoint is not known; start it again "
+                            "with flink-rollout (it resumes from the routing group's committed offsets, which may "
+                            "re-route up to one checkpoint of events)")
     if record.token and record.old_job:
         old = RunningJob(**record.old_job)
         previous = store.load(old.fingerprint)

@@ -186,3 +186,18 @@ def test_when_undoing_fails_too_the_error_says_what_is_left():
     line = str(info.value)
     assert "did not finish" in line and "gateway still down" in line and "savepoint-1" in line
     assert "re-run migrate-connector" in line
+
+
+def test_a_stop_that_took_effect_although_its_wait_failed_is_named():
+    class StopsThenFails(Fakes):
+        def stop(self, job):
+            self.calls.append("stop")
+            del self.jobs[job.id]  # the job did stop...
+            raise TransientError("savepoint of job old not finished after 120s")  # ...but the wait gave up
+
+    fakes = StopsThenFails()
+    with pytest.raises(MigrationError) as info:
+        _run(fakes)
+    line = str(info.value)
+    assert "did not finish" in line and "stopped but its savepoint is not known" in line and "flink-rollout" in line
+    assert fakes.connector["state"] == "RUNNING"  # capture resumed: the old job restarts from the group's offsets
