@@ -71,7 +71,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """The request body, refused (413) as soon as it is known to exceed `limit` bytes — declared or streamed."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the body is {int(declared)} bytes; the limit is {limit} bytes")
+        raise ApiError(413, f"the body is {int(declared)} bytes, over the limit of {limit} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 
 import psycopg
 
@@ -126,12 +125,16 @@ class PgBouncer(Engine):
         self._own(self.home)
 
     def command(self) -> list[str]:
-        return [pgbouncer_bin(), str(self.ini_path)]
+        # one descriptor per client and server connection: lift the soft limit (often 1024) towards the hard one
+        return ["/bin/sh", "-c", f'ulimit -n {MAX_CLIENT_CONN + 100} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; '
+                                 'exec "$0" "$1"', pgbouncer_bin(), str(self.ini_path)]
 
     def start(self) -> str:
         outcome = super().start()
         if outcome == "reused" and self.write_userlist():
-            os.kill(self.pid(), signal.SIGHUP)  # the role's password changed: reload the auth file
+            # the role's password changed: a reload (SIGHUP) keeps the SCRAM keys of the old secret, so restart
+            self.stop()
+            outcome = super().start()
         return outcome
 
     def healthy(self) -> bool:

@@ -39,6 +39,28 @@ def pg_bin_dir() -> Path:
     return max(candidates)[1]
 
 
+def scram_matches(verifier: str | None, password: str) -> bool:
+    """Whether PostgreSQL's SCRAM-SHA-256 verifier (`SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>`)
+    was made from `password` (RFC 5802 / 7677; ASCII passwords, as SASLprep leaves them unchanged)."""
+    import base64
+    import hashlib
+    import hmac
+
+    try:
+        scheme, iter_salt, keys = (verifier or "").split("$")
+        iterations, salt = iter_salt.split(":")
+        stored_key, server_key = keys.split(":")
+        if scheme != "SCRAM-SHA-256":
+            return False
+        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+    except ValueError:
+        return False
+    client_key = hmac.new(salted, b"Client Key", "sha256").digest()
+    server = hmac.new(salted, b"Server Key", "sha256").digest()
+    return (hmac.compare_digest(base64.b64encode(hashlib.sha256(client_key).digest()).decode(), stored_key)
+            and hmac.compare_digest(base64.b64encode(server).decode(), server_key))
+
+
 class Postgres(Engine):
     def __init__(self, home: Path, db: DatabaseSettings, wal_level: str = "logical", start_timeout: float = 60):
         super().__init__(name="postgres", home=home, ports={"CDC_POSTGRES_PORT": db.port}, start_timeout=start_timeout)
@@ -125,13 +147,17 @@ class Postgres(Engine):
         return self.db.conninfo(user=SUPERUSER, dbname=dbname)
 
     def ensure_role_and_database(self) -> None:
-        """The pipeline's login role (LOGIN REPLICATION) and its database, created once."""
+        """The pipeline's login role (LOGIN REPLICATION) and its database, created once.
+
+        The password is set only when the stored SCRAM verifier does not match it: setting it again would
+        draw a new salt, and PgBouncer logs in with a copy of that verifier (stack/pgbouncer.py)."""
         with psycopg.connect(**self.superuser_conninfo(), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (self.db.user,)).fetchone()
-            verb = "ALTER" if exists else "CREATE"
-            # the password is sent as a literal inside DDL; psycopg quotes it, and it never reaches a log
-            conn.execute(sql.SQL("{} ROLE {} WITH LOGIN REPLICATION PASSWORD {}").format(
-                sql.SQL(verb), sql.Identifier(self.db.user), sql.Literal(self.db.password.get_secret_value())))
+            row = conn.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (self.db.user,)).fetchone()
+            if row is None or not scram_matches(row[0], self.db.password.get_secret_value()):
+                verb = "ALTER" if row is not None else "CREATE"
+                # the password is sent as a literal inside DDL; psycopg quotes it, and it never reaches a log
+                conn.execute(sql.SQL("{} ROLE {} WITH LOGIN REPLICATION PASSWORD {}").format(
+                    sql.SQL(verb), sql.Identifier(self.db.user), sql.Literal(self.db.password.get_secret_value())))
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.db.dbname,)).fetchone():
                 conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
                     sql.Identifier(self.db.dbname), sql.Identifier(self.db.user)))

@@ -352,3 +352,20 @@ def test_pgbouncer_configuration_pools_transactions_into_20_server_connections(t
     assert "cdc = host=127.0.0.1 port=25432 dbname=cdc" in ini
     assert "not-in-the-ini" not in ini and "password" not in ini
     assert bouncer.client_settings().port == 26432
+
+
+def test_scram_verifier_check_matches_only_its_password():
+    import base64
+    import hashlib
+    import hmac
+
+    from stack.postgres import scram_matches
+
+    salt, iterations = b"0123456789abcdef", 4096
+    salted = hashlib.pbkdf2_hmac("sha256", b"s3cret", salt, iterations)
+    stored = base64.b64encode(hashlib.sha256(hmac.new(salted, b"Client Key", "sha256").digest()).digest()).decode()
+    server = base64.b64encode(hmac.new(salted, b"Server Key", "sha256").digest()).decode()
+    verifier = f"SCRAM-SHA-256${iterations}:{base64.b64encode(salt).decode()}${stored}:{server}"
+    assert scram_matches(verifier, "s3cret")
+    assert not scram_matches(verifier, "other")
+    assert not scram_matches(None, "s3cret") and not scram_matches("md5abc", "s3cret")
