@@ -185,3 +185,26 @@ def test_500_clients_connected_at_once_share_20_server_connections(cfg, stack):
                                 "application_name IN ('cdc-bouncer-test', 'cdc-producer-api')",
                                 (cfg.database.dbname,)).fetchone()[0]
     assert backends <= MAX_SERVER_CONN
+
+
+def test_unreachable_database_answers_the_seeds_503_and_writes_nothing(cfg, stack, tmp_path):
+    """The API pointed at a pooler port where nothing listens: every request that needs the database gets the
+    seed's 503 with Retry-After: 120 (start on demand will plug into the same path)."""
+    server = ApiServer(tmp_path, free_port(), env={"CDC_PGBOUNCER_PORT": str(free_port()),
+                                                   "CDC_API_POOL_TIMEOUT": "1"})
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            event = new_event()
+            answer = client.post("/events", json=event)
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "120"
+            assert answer.json() == {"error": "Service Temporarily Unavailable",
+                                     "message": "The database is currently starting. Please retry your request "
+                                                "in 1-2 minutes.", "status": 503, "retry_after": 120}
+            assert client.get(f"/events/{event['eventHeader']['uuid']}").status_code == 503
+            health = client.get("/health")
+            assert health.status_code == 503 and health.json()["database"] == "unreachable"
+            assert client.post("/events", content=b"{", headers={"content-type": "application/json"}).status_code == 400
+        assert rows(cfg, event["eventHeader"]["uuid"]) == []
+    finally:
+        server.stop()
