@@ -208,3 +208,27 @@ def test_unreachable_database_answers_the_seeds_503_and_writes_nothing(cfg, stac
         assert rows(cfg, event["eventHeader"]["uuid"]) == []
     finally:
         server.stop()
+
+
+def test_lambda_handler_writes_through_pgbouncer_across_invocations(cfg, stack):
+    """The Mangum handler with real API Gateway events, the pool kept between invocations as on one Lambda
+    instance (no AWS: the handler is called as the Lambda runtime calls it)."""
+    from api.lambda_handler import build_handler
+    from api.settings import load_api_settings
+    from tests.unit.test_api import LambdaContext, api_gateway_event
+
+    handler = build_handler(load_api_settings("local"))
+    event = new_event()
+    event_id = event["eventHeader"]["uuid"]
+    try:
+        first = handler(api_gateway_event(json.dumps(event)), LambdaContext())
+        assert first["statusCode"] == 201, first
+        again = handler(api_gateway_event(json.dumps(event), base64_encoded=True), LambdaContext())
+        assert again["statusCode"] == 200
+        get = api_gateway_event("")
+        get.update(httpMethod="GET", path=f"/events/{event_id}", resource="/events/{id}", body=None)
+        got = handler(get, LambdaContext())
+        assert got["statusCode"] == 200 and json.loads(got["body"])["event"] == event
+        assert rows(cfg, event_id) == [(event,)]
+    finally:  # the loop Mangum ran the invocations on holds the pool
+        asyncio.get_event_loop().run_until_complete(handler.app.state.store.close())
