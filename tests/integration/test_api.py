@@ -232,3 +232,15 @@ def test_lambda_handler_writes_through_pgbouncer_across_invocations(cfg, stack):
         assert rows(cfg, event_id) == [(event,)]
     finally:  # the loop Mangum ran the invocations on holds the pool
         asyncio.get_event_loop().run_until_complete(handler.app.state.store.close())
+
+
+def test_concurrent_writers_of_one_uuid_get_one_201(api, cfg):
+    """60 clients at once: 30 send event A, 30 send event B with the same uuid. Exactly one write wins; the
+    others' answers follow from the stored body — 200 for the winner's twins, 409 for the rest."""
+    a = new_event()
+    b = json.loads(json.dumps(a))
+    b["eventBody"]["entities"][0]["entityId"] = "loan-other"
+    load = asyncio.run(post_events(api.base_url.host, api.base_url.port, [[a]] * 30 + [[b]] * 30))
+    stored = rows(cfg, a["eventHeader"]["uuid"])
+    assert len(stored) == 1 and stored[0][0] in (a, b)
+    assert load.statuses == {201: 1, 200: 29, 409: 30}, load.statuses
