@@ -34,6 +34,7 @@ def api(pipeline_ready, stack, tmp_path_factory):
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
+            client.server = server  # for the log checks
             yield client
     finally:
         server.stop()
@@ -244,3 +245,14 @@ def test_concurrent_writers_of_one_uuid_get_one_201(api, cfg):
     stored = rows(cfg, a["eventHeader"]["uuid"])
     assert len(stored) == 1 and stored[0][0] in (a, b)
     assert load.statuses == {201: 1, 200: 29, 409: 30}, load.statuses
+
+
+def test_no_password_in_the_api_or_pgbouncer_files(api, cfg, stack):
+    """PgBouncer holds a SCRAM verifier (not the password); the API's log and activity file hold no secret."""
+    password = cfg.database.password.get_secret_value().encode()
+    assert api.get("/health").status_code == 200
+    files = [*api.server.home.iterdir(), *stack.pgbouncer.home.iterdir(), *(state_dir() / "api").iterdir()]
+    assert [str(f) for f in files if f.is_file() and password in f.read_bytes()] == []
+    assert (stack.pgbouncer.userlist_path.stat().st_mode & 0o777) == 0o600
+    assert (stack.pgbouncer.ini_path.stat().st_mode & 0o777) == 0o600
+    assert "SCRAM-SHA-256$" in stack.pgbouncer.userlist_path.read_text()
