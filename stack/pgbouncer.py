@@ -111,7 +111,7 @@ class PgBouncer(Engine):
             f"stats_users = {db.user}",
             "ignore_startup_parameters = extra_float_digits",
             "server_login_retry = 2",
-            "query_wait_timeout = 10",
+            "query_wait_timeout = 5",  # a client waiting this long for a server connection gets an error (the API: 503)
             "log_connections = 0",
             "log_disconnections = 0",
             "",
@@ -131,10 +131,13 @@ class PgBouncer(Engine):
 
     def start(self) -> str:
         outcome = super().start()
-        if outcome == "reused" and self.write_userlist():
-            # the role's password changed: a reload (SIGHUP) keeps the SCRAM keys of the old secret, so restart
-            self.stop()
-            outcome = super().start()
+        if outcome == "reused":
+            stale_ini = not self.ini_path.exists() or self.ini_path.read_text() != self.ini()
+            # a changed password: a reload (SIGHUP) keeps the SCRAM keys of the old secret, so restart, as for
+            # a changed configuration (e.g. another PostgreSQL port)
+            if self.write_userlist() or stale_ini:
+                self.stop()
+                outcome = super().start()
         return outcome
 
     def healthy(self) -> bool:

@@ -256,3 +256,47 @@ def test_no_password_in_the_api_or_pgbouncer_files(api, cfg, stack):
     assert (stack.pgbouncer.userlist_path.stat().st_mode & 0o777) == 0o600
     assert (stack.pgbouncer.ini_path.stat().st_mode & 0o777) == 0o600
     assert "SCRAM-SHA-256$" in stack.pgbouncer.userlist_path.read_text()
+
+
+def test_database_stopped_behind_pgbouncer_answers_503_then_recovers(cfg):
+    """A PostgreSQL of its own behind a PgBouncer of its own (the shared one keeps serving CDC): stopped, the API
+    answers the seed's 503 at once and writes nothing; started again, the same API process writes again —
+    the path start on demand will use."""
+    import shutil
+
+    from environments.postgres import PostgresDatabase
+    from pipeline.business_events import SCHEMA_DDL
+    from stack.pgbouncer import PgBouncer
+    from stack.postgres import Postgres
+
+    db = cfg.database.model_copy(update={"port": free_port()})
+    # under the state folder: the postgres system user cannot enter pytest's private tmp folders
+    home = state_dir() / "scratch" / f"api-stop-{uuid.uuid4().hex[:6]}"
+    postgres = Postgres(home / "postgres", db)
+    bouncer = PgBouncer(home / "pgbouncer", free_port(), db, postgres.superuser_conninfo())
+    server = ApiServer(home / "api", free_port(), env={"CDC_STATE_DIR": str(home), "CDC_POSTGRES_PORT": str(db.port),
+                                                      "CDC_PGBOUNCER_PORT": str(bouncer.port),
+                                                      "CDC_API_POOL_TIMEOUT": "3",
+                                                      "CDC_DB_PASSWORD": db.password.get_secret_value()})
+    try:
+        postgres.start()
+        bouncer.start()
+        PostgresDatabase(db).execute_ddl(SCHEMA_DDL)
+        server.start()
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            assert client.post("/events", json=new_event()).status_code == 201
+            postgres.stop()
+            down = new_event()
+            answer = client.post("/events", json=down)
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "120", answer.text
+            assert answer.json()["retry_after"] == 120
+            assert client.get("/health").status_code == 503
+            postgres.start()
+            poll_until(lambda: client.get("/health").status_code == 200, timeout=30, every=0.5,
+                       what="the API reaching the restarted database through PgBouncer")
+            assert client.post("/events", json=down).status_code == 201  # nothing was written by the 503
+    finally:
+        server.stop()
+        bouncer.stop()
+        postgres.stop()
+        shutil.rmtree(home, ignore_errors=True)
