@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from pathlib import Path
 from typing import TextIO
 
 from connectors.config import generate_files
 from connectors.variants import VARIANTS
-from pipeline.cli import UsageParser
-from pipeline.errors import PipelineError
+from pipeline.cli import UsageParser, run_tool
 
 DEFAULT_DIR = Path(__file__).resolve().parent
 
@@ -65,7 +63,8 @@ def variant_table() -> str:
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    try:
+
+    def body() -> int:
         args = build_parser().parse_args(argv)
         if args.command == "variants":
             print(variant_table(), file=out)
@@ -87,14 +86,8 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
                 written += 1
         print(f"{written} of {len(files)} connector files written to {args.out_dir}", file=out)
         return 0
-    except PipelineError as exc:
-        print(str(exc), file=err)
-        return exc.exit_code
-    except SystemExit as exc:  # argparse
-        return int(exc.code or 0)
-    except Exception:  # a bug: show everything
-        traceback.print_exc(file=err)
-        return 2
+
+    return run_tool(body, err)
 
 
 if __name__ == "__main__":

@@ -85,8 +85,8 @@ class KafkaClients:
                  if tp.topic == topic}
         return len(meta.partitions) > 0 and len(owned) == len(meta.partitions)
 
-    def group_lag(self, group: str, topic: str) -> int:
-        """Records of `topic` the group has not committed yet (its committed offsets against the end offsets)."""
+    def group_position(self, group: str, topic: str) -> tuple[int, dict[int, int]]:
+        """(records of `topic` the group has not committed yet, the topic's end offsets), read with one client."""
         consumer = Consumer(self.connection.librdkafka(**{"group.id": group, "enable.auto.commit": False}))
         try:
             meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
@@ -94,12 +94,13 @@ class KafkaClients:
                 raise PipelineError(f"topic {topic!r} is not available: {meta.error if meta else 'missing'}")
             parts = [TopicPartition(topic, p) for p in meta.partitions]
             committed = {tp.partition: tp.offset for tp in consumer.committed(parts, timeout=10)}
-            lag = 0
+            lag, ends = 0, {}
             for tp in parts:
                 low, high = consumer.get_watermark_offsets(tp, timeout=10)
                 done = committed.get(tp.partition, -1)
                 lag += high - (done if done >= 0 else low)
-            return lag
+                ends[tp.partition] = high
+            return lag, ends
         except KafkaException as err:
             raise TransientError(f"cannot read the offsets of group {group!r}: {err}") from None
         finally:
@@ -110,26 +111,13 @@ class KafkaClients:
         seen: list = [None, None]  # lag, end offsets at the previous look
 
         def caught_up() -> bool:
-            ends = self.end_offsets(topic)
-            lag = self.group_lag(group, topic)
+            lag, ends = self.group_position(group, topic)
             quiet = seen[1] == ends  # nothing was appended since the last look: the end is really the end
             seen[:] = [lag, ends]
             return lag <= 0 and quiet
 
         poll_until(caught_up, timeout=timeout, every=1.0, what=f"group {group!r} at the end of {topic!r}",
                    last=lambda: f"{seen[0] if seen[0] is not None else '?'} records behind")
-
-    def end_offsets(self, topic: str) -> dict[int, int]:
-        consumer = Consumer(self.connection.librdkafka(**{"group.id": "cdc-watcher", "enable.auto.commit": False}))
-        try:
-            meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
-            if meta is None or meta.error is not None:
-                raise PipelineError(f"topic {topic!r} is not available")
-            return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in meta.partitions}
-        except KafkaException as err:
-            raise TransientError(f"cannot read the end offsets of {topic!r}: {err}") from None
-        finally:
-            consumer.close()
 
     def watch(self, topic: str) -> TopicWatcher:
         return TopicWatcher(self.connection, topic)

@@ -77,7 +77,6 @@ class CloudSettings(_Common):
     kind: Literal["cloud"] = "cloud"
     confluent: ConfluentSettings
     aws: AwsSettings
-    raw_topic_partitions: int = 3
     connector_variant: str = "v2-debezium"
 
 

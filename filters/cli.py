@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import traceback
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
@@ -17,8 +16,8 @@ from filters.compiler import compile_job, generate_files
 from filters.evaluator import evaluate_events
 from filters.loader import load_pipeline
 from filters.model import Pipeline
-from pipeline.cli import UsageParser
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.cli import UsageParser, run_tool
+from pipeline.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILE = REPO_ROOT / "filters" / "filters.yaml"
@@ -67,21 +66,16 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
          checker: FlinkChecker | None = None) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    try:
+
+    def body() -> int:
         args = build_parser().parse_args(argv)
         if args.command == "validate":
             return cmd_validate(args.file, out, checker)
         if args.command == "generate":
             return cmd_generate(args.file, args.out_dir, args.check, out, err)
         return cmd_test(args.file, args.events, args.expect, out, err)
-    except PipelineError as exc:
-        print(str(exc), file=err)
-        return exc.exit_code
-    except SystemExit as exc:  # argparse
-        return int(exc.code or 0)
-    except Exception:  # a bug: show everything
-        traceback.print_exc(file=err)
-        return 2
+
+    return run_tool(body, err)
 
 
 def cmd_validate(file: Path, out: TextIO, checker: FlinkChecker | None = None) -> int:

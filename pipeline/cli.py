@@ -9,9 +9,24 @@ import argparse
 import sys
 import traceback
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, TextIO
 
 from pipeline.errors import PipelineError
+
+
+def run_tool(body: Callable[[], int], err: TextIO) -> int:
+    """`run_cli` for the tools that write to an injectable stream: the error line without a prefix, and
+    argparse's own exit (`--help`, a usage mistake) passed through."""
+    try:
+        return body()
+    except PipelineError as exc:
+        print(str(exc), file=err)
+        return exc.exit_code
+    except SystemExit as exc:  # argparse
+        return int(exc.code or 0)
+    except Exception:  # a bug: show everything
+        traceback.print_exc(file=err)
+        return 2
 
 
 def run_cli(body: Callable[[], int]) -> int:

@@ -23,15 +23,13 @@ from pipeline.smoke import run_smoke
 from tasks.env import Settings, environment
 from tasks.variant import as_run_by, record_variant, recorded_variant
 
-_variant_for = as_run_by
-
 
 def running_variant(env: Environment, cfg: Settings) -> Variant:
     """The variant that runs now: what the last register/migration recorded, else what the connector's config
     says (the connector's own config is compared with each candidate's)."""
     recorded = recorded_variant(env)
     if recorded:
-        return _variant_for(env, recorded)
+        return as_run_by(env, recorded)
     from connectors.variants import LOCAL_VARIANTS, SEED_VARIANTS
 
     candidates = LOCAL_VARIANTS if env.kind == "local" else [v for v in SEED_VARIANTS if v.managed]
@@ -45,7 +43,7 @@ def running_variant(env: Environment, cfg: Settings) -> Variant:
         if same or env.connect.MASKS_SECRETS:  # masked: the connector's name says the variant
             found.append(variant)
     if len(found) != 1:
-        fallback = _variant_for(env, cfg.connector_variant)
+        fallback = as_run_by(env, cfg.connector_variant)
         if not found:
             return fallback
         if fallback in found:
@@ -89,12 +87,12 @@ def _sql_label(env: Environment, variant: Variant) -> str:
 
 def build_switch(env: Environment, cfg: Settings, target_name: str, filters_file: Path = FILTERS_FILE,
                  smoke_copies: int = 3) -> Switch:
-    target = _variant_for(env, target_name)
+    target = as_run_by(env, target_name)
     pending = pending_migration(env.rollout_store)
     # a finished migration clears its record, so any record left is unfinished — in the cloud even with 7 steps
     # done (retire-old failed after verify): `< len(STEPS) - 1` took that one for finished and never retired
     if pending and pending.target == target.name and len(pending.done) < len(STEPS):
-        source = _variant_for(env, pending.source)  # an interrupted migration: continue it from its record
+        source = as_run_by(env, pending.source)  # an interrupted migration: continue it from its record
     else:
         source = running_variant(env, cfg)
     if env.kind != "local" and not target.managed:
@@ -146,7 +144,7 @@ def run_connector_migration(cfg: Settings, target: str) -> dict:
             return {"action": "none", "variant": switch.plan.target}
         record = migrate(switch, connect=env.connect, routing=env.routing, kafka=env.kafka, store=env.rollout_store,
                          log=log.info)
-        record_variant(env, _variant_for(env, target))
+        record_variant(env, as_run_by(env, target))
         env.rollout_store.save("migration-in-progress", {})  # finished: nothing to continue
     return {"action": "migrate", "source": record.source, "target": record.target, "steps": record.done,
             "step_seconds": record.step_seconds, "new_job": record.new_job}

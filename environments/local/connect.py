@@ -99,13 +99,6 @@ class LocalConnect:
         return poll_until(running, timeout=timeout, what=f"connector {name!r} RUNNING",
                           last=lambda: f"state {last[0].state if last[0] else 'unknown'}")
 
-    def _wait_state(self, name: str, state: str, timeout: float = 60.0) -> None:
-        def reached() -> bool:
-            current = self.status(name)
-            return current is not None and current.state == state and all(t.state == state for t in current.tasks)
-
-        poll_until(reached, timeout=timeout, what=f"connector {name!r} {state}")
-
     def pause(self, name: str) -> None:
         """Stop capturing: when this returns, the connector writes nothing more (until `resume`).
 

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -159,49 +160,53 @@ class Double:
 
         return httpx.MockTransport(handler)
 
-    @contextmanager
     def serve(self):
         """A real HTTP server on 127.0.0.1 (a free port) in a thread; yields its base URL."""
-        double = self
+        return serve_http(self.handle)
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def setup(self) -> None:
-                super().setup()
-                # headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms each
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+@contextmanager
+def serve_http(handle: Callable[[Call], Reply], poll_interval: float = 0.01) -> Iterator[str]:
+    """Serve `handle` on a real HTTP server on 127.0.0.1 (a free port) in a thread; yields its base URL."""
 
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                split = urlsplit(self.path)
-                call = Call(self.command, f"http://{self.headers.get('Host')}{self.path}", split.path,
-                            parse_qs(split.query), {k.lower(): v for k, v in self.headers.items()}, body)
-                reply = double.handle(call)
-                payload, headers = reply.encode()
-                self.send_response(reply.status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _any
+        def setup(self) -> None:
+            super().setup()
+            # headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms each
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-            def log_message(self, *args) -> None:  # quiet
-                pass
+        def _any(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            split = urlsplit(self.path)
+            call = Call(self.command, f"http://{self.headers.get('Host')}{self.path}", split.path,
+                        parse_qs(split.query), {k.lower(): v for k, v in self.headers.items()}, body)
+            reply = handle(call)
+            payload, headers = reply.encode()
+            self.send_response(reply.status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}"
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _any
+
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 class FakeClock:

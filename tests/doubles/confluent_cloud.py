@@ -44,17 +44,15 @@ import base64
 import binascii
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote
 
-from tests.contract.doubles import Call, Double, Reply, fixture, from_fixture
+from tests.contract.doubles import Call, Double, Reply, fixture, from_fixture, serve_http
 
 MASK = "****************"
 #: config keys Confluent returns masked (the OAS read-config example masks kafka.api.key/secret; passwords too)
@@ -696,49 +694,14 @@ class ConfluentCloudDouble:
 
     @contextmanager
     def serve(self) -> Iterator[str]:
-        cloud = self
+        def handle(call: Call) -> Reply:
+            try:
+                return self.handle(call)
+            except Exception as err:  # a bug in the double: an answer, and a violation that fails the test
+                self.registry.violations.append(f"the double crashed on {call.method} {call.path}: "
+                                                f"{type(err).__name__}")
+                return Reply(500, {"error_code": 500, "message": "double crashed"})
 
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self) -> None:
-                super().setup()
-                # headers and body go out in two writes: without this, Nagle + delayed ACK add ~40 ms each
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _any(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                split = urlsplit(self.path)
-                call = Call(self.command, f"http://{self.headers.get('Host')}{self.path}", split.path,
-                            parse_qs(split.query), {k.lower(): v for k, v in self.headers.items()}, body)
-                try:
-                    reply = cloud.handle(call)
-                except Exception as err:  # a bug in the double: an answer, and a violation that fails the test
-                    cloud.registry.violations.append(f"the double crashed on {call.method} {call.path}: "
-                                                     f"{type(err).__name__}")
-                    reply = Reply(500, {"error_code": 500, "message": "double crashed"})
-                payload, headers = reply.encode()
-                self.send_response(reply.status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _any
-
-            def log_message(self, *args) -> None:  # quiet
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), RequestHandler)
-        server.daemon_threads = True
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
-        try:
-            yield self.url
-        finally:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
+        with serve_http(handle, poll_interval=0.05) as url:
+            self.url = url
+            yield url

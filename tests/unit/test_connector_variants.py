@@ -45,7 +45,6 @@ from pipeline.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 CONNECTORS = REPO / "connectors"
-SEED = Path("/work/shared/seed/cdc-streaming-architecture.md")
 
 
 def _committed() -> dict[str, dict]:
@@ -108,20 +107,6 @@ def test_variant_table_is_the_seeds():
                                                          "NOT RECOMMENDED"]
     assert [v.deprecated for v in SEED_VARIANTS] == [False, False, True, True]
     assert "end of life" in CDC_SOURCE_FIXED.note and "deprecated" in CDC_SOURCE_BASIC.note
-
-
-@pytest.mark.skipif(not SEED.exists(), reason="the seed document is not on this machine")
-def test_matrix_agrees_with_the_seed_document():
-    text = SEED.read_text(encoding="utf-8")
-    rows = [line for line in text.splitlines() if line.startswith("| `postgres-")]
-    assert len(rows) == 4
-    for variant, row in zip(SEED_VARIANTS, rows):
-        cells = [c.strip() for c in row.strip("|").split("|")]
-        assert variant.sql_file in cells[3]
-        assert [f.strip(" `") for f in cells[2].split(",") if f.strip().startswith("`")] == list(variant.cdc_fields)
-        assert variant.recommendation in cells[4]
-    for v in SEED_VARIANTS:
-        assert f"`connectors/{v.seed_file}`" in text and f"**Connector Class**: `{v.connector_class}`" in text
 
 
 def test_sql_file_names_are_the_filter_compilers():
