@@ -14,8 +14,9 @@ the size limit come before the database, and the write is one transaction (`api.
 (If the connection drops after the commit but before the answer, the client sees an error although the
 event is stored; sending it again answers 200 — that is what idempotency on the uuid is for.)
 
-When the database cannot be reached the API calls `request_start` (injectable; a no-op for now — start on
-demand plugs in here) and answers the seed's 503. Accepted requests on /events (answered below 500) are
+When the database cannot be reached the API asks for a start (`api.start_on_demand`: the database-autostart
+flow locally, the auto-start function or StartDBCluster in the cloud) — at most once per cool-down however
+many requests fail at once — and answers the seed's 503. Accepted requests on /events (answered below 500) are
 counted: Prometheus counters at /metrics, and the durable activity record (`api.activity`) that the
 auto-stop flow reads with `pipeline.activity.last_activity`.
 """
@@ -39,6 +40,7 @@ from pydantic import ValidationError
 from api.activity import FileActivity
 from api.models import Event, problems, validate_event
 from api.settings import ApiSettings
+from api.start_on_demand import FlowStarter, SingleFlight, aws_starter
 from api.store import DatabaseUnavailable, EventRefused, EventStore
 from pipeline.business_events import row_from_event
 from pipeline.errors import PipelineError
@@ -104,6 +106,17 @@ def _is_json(content_type: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
+def default_starter(settings: ApiSettings) -> Callable[[], str] | None:
+    """How this API asks for a database start, from its settings (None: it does not ask)."""
+    if settings.start_with == "flow":
+        from stack.settings import state_dir
+
+        return FlowStarter(settings.environment, settings.start_state or state_dir() / "api")
+    if settings.start_with in ("function", "rds") and settings.aws is not None:
+        return aws_starter(settings.aws, settings.start_with)
+    return None
+
+
 class Metrics:
     """Prometheus counters in a registry of this app's own (several apps in one process do not clash)."""
 
@@ -116,7 +129,8 @@ class Metrics:
                                  buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
         self.events = Counter("cdc_api_events", "POST /events outcomes", ["outcome"], registry=self.registry)
         self.start_requests = Counter("cdc_api_database_start_requests",
-                                      "times the API asked for the database to start", registry=self.registry)
+                                      "requests that found the database unreachable, by what the start ask did "
+                                      "(asked | coalesced | failed)", ["outcome"], registry=self.registry)
 
 
 def create_app(settings: ApiSettings, *, store: EventStore | None = None,
@@ -124,14 +138,17 @@ def create_app(settings: ApiSettings, *, store: EventStore | None = None,
                activity: FileActivity | None = None) -> FastAPI:
     """The API over `settings` (its store, limits and activity file unless given).
 
-    `request_start` is called (at most once per request) when the database cannot be reached — the hook
-    for start on demand; None: nothing is asked, the 503 is answered all the same.
+    `request_start` is called when the database cannot be reached (default: the settings' way of asking, see
+    `api.start_on_demand`), behind a `SingleFlight` so that concurrent failing requests make one ask.
     """
     store = store or EventStore(settings.database, min_size=settings.pool_min, max_size=settings.pool_max,
                                 timeout=settings.pool_timeout)
     if activity is None and settings.activity_file is not None:
         activity = FileActivity(settings.activity_file)
     metrics = Metrics()
+    if request_start is None:
+        request_start = default_starter(settings)
+    starter = SingleFlight(request_start, cooldown=settings.start_cooldown) if request_start is not None else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -161,6 +178,7 @@ def create_app(settings: ApiSettings, *, store: EventStore | None = None,
                   description="Accepts the seed's business events and writes each as one business_events row.",
                   lifespan=lifespan, docs_url="/docs", redoc_url=None)
     app.state.store, app.state.metrics, app.state.activity, app.state.settings = store, metrics, activity, settings
+    app.state.starter = starter
 
     # -- errors ----------------------------------------------------------------------------------------------
     @app.exception_handler(ApiError)
@@ -170,14 +188,16 @@ def create_app(settings: ApiSettings, *, store: EventStore | None = None,
     @app.exception_handler(DatabaseUnavailable)
     async def unavailable(request: Request, err: DatabaseUnavailable):
         log.warning("database unavailable: %s", err.message)
-        if request_start is not None:
-            metrics.start_requests.inc()
+        if starter is not None:
             try:
-                result = await run_in_threadpool(request_start)
+                result = await run_in_threadpool(starter)
                 if hasattr(result, "__await__"):
-                    await result
+                    result = await result
+                metrics.start_requests.labels("coalesced" if result == "already asked" else "asked").inc()
             except Exception as start_err:  # the 503 is the answer either way; say why no start was asked
-                log.warning("asking for a database start failed: %s", " ".join(str(start_err).split())[:300])
+                metrics.start_requests.labels("failed").inc()
+                text = start_err.one_line() if isinstance(start_err, PipelineError) else str(start_err)
+                log.warning("asking for a database start failed: %s", " ".join(text.split())[:300])
         return JSONResponse(UNAVAILABLE_BODY, status_code=503, headers={"Retry-After": str(settings.retry_after)})
 
     @app.exception_handler(EventRefused)

@@ -22,11 +22,12 @@ def _local(cfg: LocalSettings) -> Environment:
     from environments.kafka import KafkaClients
     from environments.local.connect import LocalConnect, write_connect_secrets
     from environments.local.flink import LocalFlinkJobs
+    from environments.local.activity import FileActivityMeter
     from environments.local.infrastructure import LocalInfrastructure
     from environments.postgres import PostgresDatabase
     from environments.rollout_store import FileRolloutStore
     from stack.local import LocalStack
-    from stack.settings import state_dir
+    from stack.settings import api_activity_file, state_dir
 
     state = state_dir()
     connect = LocalConnect(cfg.connect_url)
@@ -48,6 +49,7 @@ def _local(cfg: LocalSettings) -> Environment:
         infrastructure=LocalInfrastructure(LocalStack(cfg.database)),
         consumers=LocalConsumerFleet(state / "consumers", cfg.kafka),
         schema_registry=None,
+        activity=FileActivityMeter(api_activity_file()),
         connector_config=connector_config,
         closers=[connect.close, routing.close],
     )
@@ -57,6 +59,7 @@ def _cloud(cfg: CloudSettings) -> Environment:
     """Confluent Cloud (managed Connect, Flink statements, Schema Registry, Kafka over SASL_SSL) + Aurora."""
     from connectors.config import cloud_config, render_placeholders
     from connectors.variants import get_variant
+    from environments.aws.activity import CloudWatchActivityMeter
     from environments.aws.aurora import AuroraCluster
     from environments.confluent.connect import ConfluentConnect
     from environments.confluent.flink_statements import ConfluentStatements
@@ -116,6 +119,7 @@ def _cloud(cfg: CloudSettings) -> Environment:
         infrastructure=aurora,
         consumers=LocalConsumerFleet(state_dir() / f"consumers-{cfg.name}", cfg.kafka),
         schema_registry=registry,
+        activity=CloudWatchActivityMeter.from_settings(cfg.aws),
         connector_config=connector_config,
         closers=[connect.close, routing.close, registry.close],
     )

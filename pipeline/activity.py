@@ -57,3 +57,27 @@ def last_activity(path: Path) -> Activity:
         return parse_activity(path.read_text())
     except FileNotFoundError:
         return NONE
+
+
+@dataclass(frozen=True)
+class ActivityReading:
+    """What an activity source says about the producer API's traffic, as the auto-stop verdict uses it.
+
+    `requests`: accepted requests counted inside the asked window (CloudWatch's Sum), or None where the source
+    does not count per window (the local file keeps a running total). `last_request_at`: the newest request
+    the source knows of, or None. Both None: the source has no record at all — a doubt, not "no traffic".
+    """
+
+    source: str  # where it was read, for the artifact: "activity file ...", "CloudWatch AWS/ApiGateway Count ..."
+    requests: float | None = None
+    last_request_at: datetime | None = None
+
+    @property
+    def known(self) -> bool:
+        return self.requests is not None or self.last_request_at is not None
+
+
+def reading_from_file(path: Path) -> ActivityReading:
+    """The local API's activity file as a reading (no file: no record yet; a damaged file raises ValueError)."""
+    found = last_activity(path)
+    return ActivityReading(source=f"activity file {path}", requests=None, last_request_at=found.last_request_at)

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pipeline.activity import ActivityReading
     from pipeline.business_events import Change
 
 
@@ -162,7 +165,17 @@ class Infrastructure(Protocol):
     def database_state(self) -> str: ...  # available | stopped | starting | stopping | ... (AWS vocabulary)
     def start_database(self) -> str: ...  # the state after the request
     def stop_database(self) -> str: ...
+    def wait_available(self, timeout: float = 1200.0) -> str: ...  # "available", or raises naming the state seen
+    def wait_stopped(self, timeout: float = 1200.0) -> str: ...  # "stopped", or raises naming the state seen
     def replication_problems(self) -> list[str]: ...  # cloud-side settings (e.g. rds.logical_replication), with the fix
+
+
+@runtime_checkable
+class ActivityMeter(Protocol):
+    """The producer API's traffic as the auto-stop flow reads it: the local API's activity file, or the API's
+    CloudWatch `Count`. Raises a `PipelineError` when it cannot tell (the flow then keeps the database running)."""
+
+    def reading(self, since: datetime, until: datetime) -> ActivityReading: ...
 
 
 @dataclass(frozen=True)
@@ -199,6 +212,8 @@ class Environment:
     infrastructure: Infrastructure
     consumers: ConsumerFleet
     schema_registry: SchemaRegistry | None = None  # only where tables are typed by a registry
+    #: where the producer API's traffic is counted (None: nowhere this environment can read)
+    activity: ActivityMeter | None = None
     #: the capture connector's (name, config) for a variant (None: the settings' variant) on this target;
     #: secrets as references or real values that only ever travel to the Connect API (never logged)
     connector_config: Callable[..., tuple[str, dict[str, str]]] | None = field(default=None, repr=False)

@@ -55,6 +55,18 @@ class PgBouncer(Engine):
         return psycopg.connect(**self.client_settings().conninfo(dbname="pgbouncer"), autocommit=True,
                                cursor_factory=psycopg.ClientCursor)
 
+    def serves(self) -> bool:
+        """Whether a client gets a server connection through PgBouncer now. After PostgreSQL was down, PgBouncer
+        answers "server login has been failing" until one of its own logins succeeds again; asking is what
+        makes it try (every server_login_retry seconds)."""
+        try:
+            with psycopg.connect(**self.client_settings().conninfo(connect_timeout=2,
+                                                                   application_name="cdc-pooler-check"),
+                                 autocommit=True, prepare_threshold=None) as conn:
+                return conn.execute("SELECT 1").fetchone() == (1,)
+        except psycopg.Error:
+            return False
+
     # -- engine --------------------------------------------------------------------------------------------
     @property
     def ini_path(self):
@@ -111,6 +123,9 @@ class PgBouncer(Engine):
             f"stats_users = {db.user}",
             "ignore_startup_parameters = extra_float_digits",
             "server_login_retry = 2",
+            # one server connection kept open: after PostgreSQL was down PgBouncer logs in again by itself within
+            # server_login_retry, instead of kicking the first client that asks ("server login has been failing")
+            "min_pool_size = 1",
             "query_wait_timeout = 5",  # a client waiting this long for a server connection gets an error (the API: 503)
             "log_connections = 0",
             "log_disconnections = 0",

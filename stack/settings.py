@@ -37,6 +37,11 @@ def state_dir() -> Path:
     return Path(os.environ.get("CDC_STATE_DIR", ROOT / ".state")).resolve()
 
 
+def api_activity_file() -> Path:
+    """Where the local producer API counts its accepted requests (read by database-autostop)."""
+    return state_dir() / "api" / "activity.json"
+
+
 def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or not raw.strip():

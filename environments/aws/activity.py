@@ -111,3 +111,33 @@ def invoke_autostart(lambda_client: Any, function_name: str, payload: Mapping[st
     if status != 202:
         raise AwsError(f"{what}: Lambda answered HTTP {status}, expected 202 (queued)")
     return status
+
+
+class CloudWatchActivityMeter:
+    """`pipeline.ports.ActivityMeter` in the cloud: the producer API's CloudWatch request count over the window.
+
+    Needs the API's name (`CDC_API_NAME`): without it there is no metric to read, which is a doubt, so the
+    reading fails and the auto-stop flow keeps the database running.
+    """
+
+    def __init__(self, cloudwatch: Any, namespace: str, metric: str, dimensions: Mapping[str, str]):
+        self.cloudwatch = cloudwatch
+        self.namespace, self.metric, self.dimensions = namespace, metric, dict(dimensions)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> CloudWatchActivityMeter:
+        return cls(settings.client("cloudwatch"), settings.activity_namespace, settings.activity_metric,
+                   settings.activity_dimensions())
+
+    @property
+    def source(self) -> str:
+        return f"CloudWatch {self.namespace}/{self.metric} {_dims_text(self.dimensions)}"
+
+    def reading(self, since: datetime, until: datetime):
+        from pipeline.activity import ActivityReading
+
+        if not self.dimensions:
+            raise ConfigError("no API name is set, so there is no request metric to read",
+                              fix="set CDC_API_NAME to the producer API's API Gateway name")
+        count = api_request_count(self.cloudwatch, self.namespace, self.metric, self.dimensions, since, until)
+        return ActivityReading(source=self.source, requests=count)

@@ -314,11 +314,23 @@ def test_local_api_settings_go_through_pgbouncer(monkeypatch, tmp_path):
 def test_cloud_api_settings_name_every_missing_variable():
     with pytest.raises(ConfigError) as err:
         load_api_settings("dev", environ={})
-    assert "CDC_API_DB_HOST (or CDC_DB_HOST), CDC_DB_USER, CDC_DB_PASSWORD" in str(err.value)
+    assert ("CDC_API_DB_HOST (or CDC_DB_HOST), CDC_DB_USER, CDC_DB_PASSWORD (or CDC_DB_SECRET_ARN), CDC_AWS_REGION, "
+            "CDC_AURORA_CLUSTER_ID") in str(err.value)
     s = load_api_settings("dev", environ={"CDC_API_DB_HOST": "proxy.example", "CDC_DB_USER": "u",
-                                          "CDC_DB_PASSWORD": "secret-pw"})
+                                          "CDC_DB_PASSWORD": "secret-pw", "CDC_AWS_REGION": "eu-west-1",
+                                          "CDC_AURORA_CLUSTER_ID": "cdc-dev"})
     assert s.database.host == "proxy.example" and s.database.sslmode == "verify-full" and s.activity_file is None
+    assert s.start_with == "rds" and s.aws.aurora_cluster_id == "cdc-dev"
     assert "secret-pw" not in repr(s)
+    with_function = load_api_settings("dev", environ={"CDC_API_DB_HOST": "p", "CDC_DB_USER": "u", "CDC_DB_PASSWORD": "x",
+                                                      "CDC_AWS_REGION": "eu-west-1", "CDC_AURORA_CLUSTER_ID": "c",
+                                                      "CDC_AURORA_AUTOSTART_FUNCTION": "cdc-dev-autostart"})
+    assert with_function.start_with == "function"
+    no_start = load_api_settings("dev", environ={"CDC_API_DB_HOST": "p", "CDC_DB_USER": "u", "CDC_DB_PASSWORD": "x",
+                                                 "CDC_API_START_WITH": "none"})
+    assert no_start.start_with == "none" and no_start.aws is None
+    with pytest.raises(ConfigError, match="CDC_API_START_WITH='lambda' is not one of flow, function, rds, none"):
+        load_api_settings("dev", environ={"CDC_API_START_WITH": "lambda"})
 
 
 def test_activity_file_merges_recorders_and_reads_back(tmp_path):

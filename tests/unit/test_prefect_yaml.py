@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from environments.settings import CLOUD_VARIABLES, ENVIRONMENTS, prefect_names
+from pipeline.inactivity import PROTECTED_ENVIRONMENTS
 from pipeline.paths import ROOT
 
 FLOWS = {p.stem for p in (ROOT / "flows").glob("*.py") if p.stem not in ("__init__", "common")}
@@ -27,7 +28,10 @@ def test_every_flow_has_a_deployment_per_environment_with_a_valid_entrypoint():
         assert set(d["parameters"]) <= {"environment", "dry_run"}  # a bare run of migrate-connector only plans
         by_flow.setdefault(flow.name, set()).add(d["name"])
         assert Path(path).stem in FLOWS
-    assert by_flow and all(envs == set(ENVIRONMENTS) for envs in by_flow.values()), by_flow
+    # database-autostop never acts on a protected environment (prod): it has no deployment there
+    expected = {name: set(ENVIRONMENTS) - (PROTECTED_ENVIRONMENTS if name == "database-autostop" else set())
+                for name in by_flow}
+    assert by_flow and by_flow == expected, by_flow
     assert len(by_flow) == len(FLOWS)
 
 
@@ -44,3 +48,12 @@ def test_cloud_deployments_never_use_the_local_pool_and_read_their_settings_from
 def test_prefect_names_of_a_setting():
     assert prefect_names("dev", "CDC_FLINK_API_SECRET") == ("cdc_dev_flink_api_secret", "cdc-dev-flink-api-secret")
     assert "CDC_FLINK_API_SECRET" in CLOUD_VARIABLES
+
+
+def test_autostop_runs_hourly_on_local_dev_staging_and_nothing_else_is_scheduled():
+    scheduled = {}
+    for d in _deployments():
+        for schedule in d.get("schedules") or []:
+            scheduled.setdefault(d["entrypoint"].split(":")[1], set()).add(d["name"])
+            assert schedule == {"cron": "0 * * * *", "timezone": "UTC", "active": True}
+    assert scheduled == {"database_autostop": {"local", "dev", "staging"}}
