@@ -25,6 +25,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 REGION = "eu-west-1"
+#: JSON-protocol target prefixes that do not name their service (CloudWatch's is its API's internal name)
+_JSON_SERVICES = {"GraniteServiceVersion20100801": "cloudwatch"}
 _SCOPE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 
 
@@ -72,7 +74,7 @@ class AwsDouble:
             target = headers.get("x-amz-target")
             if target:  # JSON protocol (Secrets Manager): "secretsmanager.GetSecretValue"
                 service, _, action = target.partition(".")
-                out.append(f"{service.lower()}:{action}")
+                out.append(f"{_JSON_SERVICES.get(service, service.lower())}:{action}")
                 continue
             body = entry.get("body") or ""
             if entry.get("body_encoded"):
