@@ -43,7 +43,7 @@ class LocalInfrastructure:
             seen["state"] = state = self.database_state()
             if state != "available":
                 return None
-            if pooler.pid() is not None and not pooler.serves():
+            if pooler.healthy() and not pooler.serves():  # no PgBouncer running on its port: nothing to wait for
                 seen["state"] = "available; PgBouncer not serving yet"
                 return None
             return "available"

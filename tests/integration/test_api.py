@@ -192,7 +192,7 @@ def test_unreachable_database_answers_the_seeds_503_and_writes_nothing(cfg, stac
     """The API pointed at a pooler port where nothing listens: every request that needs the database gets the
     seed's 503 with Retry-After: 120 (start on demand will plug into the same path)."""
     server = ApiServer(tmp_path, free_port(), env={"CDC_PGBOUNCER_PORT": str(free_port()),
-                                                   "CDC_API_POOL_TIMEOUT": "1"})
+                                                   "CDC_API_POOL_TIMEOUT": "1", "CDC_API_START_WITH": "none"})
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -276,7 +276,7 @@ def test_database_stopped_behind_pgbouncer_answers_503_then_recovers(cfg):
     bouncer = PgBouncer(home / "pgbouncer", free_port(), db, postgres.superuser_conninfo())
     server = ApiServer(home / "api", free_port(), env={"CDC_STATE_DIR": str(home), "CDC_POSTGRES_PORT": str(db.port),
                                                       "CDC_PGBOUNCER_PORT": str(bouncer.port),
-                                                      "CDC_API_POOL_TIMEOUT": "3",
+                                                      "CDC_API_POOL_TIMEOUT": "3", "CDC_API_START_WITH": "none",
                                                       "CDC_DB_PASSWORD": db.password.get_secret_value()})
     try:
         postgres.start()
