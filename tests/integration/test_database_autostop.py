@@ -13,7 +13,6 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, timezone
 
 import httpx
 import psycopg
@@ -155,20 +154,23 @@ def test_autostart_on_a_running_database_only_reports_and_autostop_refuses_prod(
         database_autostop(environment="prod")
 
 
-def test_a_dry_run_decides_without_stopping(deployed, stack):
-    """An activity file with an old request: the verdict is stop, a dry run changes nothing."""
-    old = int(datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp() * 1000)
-    path = api_activity_file()
-    saved = path.read_text() if path.exists() else None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f'{{"count": 1, "last_request_ms": {old}}}\n')
-        result = database_autostop(environment="local", dry_run=True)
-        assert result["action"] == "stop" and result["steps"] == {"dry run": "nothing changed"}
-        assert result["figures"]["newest request"] == "2026-01-01 00:00:00 UTC"
-        assert stack.postgres.healthy()
-    finally:
-        if saved is None:
-            path.unlink(missing_ok=True)
-        else:
-            path.write_text(saved)
+def test_a_dry_run_decides_without_stopping(deployed, stack, api_server):
+    """Quiet for longer than the window: the verdict is stop, a dry run changes nothing. (The activity file is
+    never edited by a test: a scheduled database-autostop of a Prefect worker may read it meanwhile.)"""
+    body = event(f"dry{uuid.uuid4().hex[:8]}", "loan-created", 0)
+    assert httpx.post(f"{api_server.url}/events", json=body, timeout=30).status_code == 201
+    def quiet() -> bool:
+        last = last_activity(api_activity_file()).last_request_ms
+        return last is not None and time.time() * 1000 - last > (WINDOW_SECONDS + 1.5) * 1000
+
+    poll_until(quiet, timeout=30, every=0.2, what="the inactivity window passing")
+    result = database_autostop(environment="local", inactivity_hours=WINDOW_SECONDS / 3600, dry_run=True)
+    assert result["action"] == "stop" and result["steps"] == {"dry run": "nothing changed"}, result
+    assert result["figures"]["newest request"].endswith(" UTC")
+    assert stack.postgres.healthy()
+    assert env_connector_running(deployed)
+
+
+def env_connector_running(env) -> bool:
+    state = env.connect.status(LOCAL_CONNECTOR_NAME)
+    return state is not None and state.running

@@ -255,3 +255,37 @@ def test_deploy_pipeline_run_is_completed_in_the_prefect_ui(prefect_services):
           f"{ui}/runs/flow-run/{run_id} shows it Completed")
     print(f"screenshot: {SHOT_RUN}")
     print(f"screenshot: {SHOT_LIST}")
+
+
+def test_autostop_schedules_as_registered_on_the_server(prefect_services):
+    """`prefect deploy --all` registered database-autostop hourly on local, dev and staging, and nothing for prod;
+    the server's scheduler has runs queued at the top of the hour (read back from the server's API)."""
+    api = f"{prefect_services}/api"
+    registered = {}
+    for env in ("local", "dev", "staging", "prod"):
+        answer = httpx.get(f"{api}/deployments/name/database-autostop/{env}", timeout=10)
+        if answer.status_code == 404:
+            registered[env] = None
+            continue
+        answer.raise_for_status()
+        deployment = answer.json()
+        registered[env] = [(s["schedule"].get("cron"), s["schedule"].get("timezone"), s["active"])
+                           for s in deployment["schedules"]]
+        if env == "local":
+            local_id = deployment["id"]
+    print(f"database-autostop schedules on the server: {registered}")
+    assert registered == {env: [("0 * * * *", "UTC", True)] for env in ("local", "dev", "staging")} | {"prod": None}
+
+    def scheduled() -> list[str]:  # the server's scheduler service creates them on its next loop (every 60 s)
+        runs = httpx.post(f"{api}/flow_runs/filter", timeout=10, json={
+            "deployments": {"id": {"any_": [local_id]}}, "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+            "sort": "EXPECTED_START_TIME_ASC", "limit": 3}).json()
+        return [r["expected_start_time"] for r in runs]
+
+    deadline = time.monotonic() + 150
+    while not (starts := scheduled()) and time.monotonic() < deadline:
+        time.sleep(2)
+    print(f"next scheduled database-autostop/local runs: {starts}")
+    assert starts and all(s[14:19] == "00:00" for s in starts), starts  # HH:00:00 UTC
+    start = httpx.get(f"{api}/deployments/name/database-autostart/local", timeout=10).json()
+    assert start["schedules"] == []
