@@ -121,3 +121,27 @@ def test_the_lambda_reads_its_database_password_from_secrets_manager(settings, m
     assert loaded.database.password.get_secret_value() == DB_PASSWORD
     assert DB_PASSWORD not in repr(loaded) and AWS_SECRET not in repr(loaded)
     assert loaded.start_with == "rds" and loaded.aws.db_secret_arn == arn
+
+
+def test_the_autostart_function_starts_only_its_own_stopped_cluster(settings, rds, moto_url, monkeypatch):
+    from api.autostart_handler import handler
+
+    cluster_id, _ = make_cluster(rds)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", AWS_SECRET)
+    environ = {"CDC_AWS_REGION": REGION, "CDC_AURORA_CLUSTER_ID": cluster_id, "CDC_AWS_ENDPOINT_URL": moto_url}
+    assert handler({"cluster": cluster_id}, None, environ) == {
+        "cluster": cluster_id, "before": "available", "after": "available", "action": "none"}
+    rds.stop_db_cluster(DBClusterIdentifier=cluster_id)
+    assert handler({"cluster": cluster_id, "source": "producer-api"}, None, environ)["action"] == "started"
+    assert status(rds, cluster_id) == "available"
+    with pytest.raises(ConfigError, match=f"starts cluster {cluster_id}, not someone-elses"):
+        handler({"cluster": "someone-elses"}, None, environ)
+    with pytest.raises(ConfigError, match="missing CDC_AWS_REGION, CDC_AURORA_CLUSTER_ID"):
+        handler({}, None, {})
+    from tests.contract.test_aws_aurora import set_status
+
+    set_status(cluster_id, "stopping")
+    refused = handler({}, None, environ)
+    assert refused["action"] == "none" and "stopping" in refused["reason"]
+    set_status(cluster_id, "available")
