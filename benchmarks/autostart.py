@@ -23,11 +23,11 @@ import uuid
 from pathlib import Path
 
 import httpx
-import psycopg
 
 from api.server import ApiServer
 from connectors.config import LOCAL_CONNECTOR_NAME
 from environments.factory import build
+from environments.postgres import accepts_connections
 from environments.settings import load_settings
 from pipeline.activity import last_activity
 from pipeline.business_events import load_sample
@@ -44,13 +44,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-def accepting(cfg) -> bool:
-    try:
-        with psycopg.connect(**cfg.database.conninfo(connect_timeout=1)):
-            return True
-    except psycopg.OperationalError:
-        return False
 
 
 def one_round(cfg, env, client: httpx.Client, run: str, last_post_ms: float) -> dict[str, float]:
@@ -73,7 +66,7 @@ def one_round(cfg, env, client: httpx.Client, run: str, last_post_ms: float) -> 
     first = client.post("/events", json=event)
     if first.status_code != 503:
         raise SystemExit(f"expected 503 from the stopped database, got {first.status_code}")
-    poll_until(lambda: accepting(cfg), timeout=300, every=0.1, what="PostgreSQL accepting")
+    poll_until(lambda: accepts_connections(cfg.database), timeout=300, every=0.1, what="PostgreSQL accepting")
     database = time.monotonic() - asked
     poll_until(lambda: client.post("/events", json=event).status_code in (200, 201), timeout=120, every=0.1,
                what="the API writing again")

@@ -107,3 +107,12 @@ def connect(db: DatabaseSettings, user_variable: str = "CDC_DB_USER / CDC_DB_PAS
             raise DatabaseError(f"PostgreSQL at {where}: {text.split('FATAL:')[-1].strip()}") from None
         raise TransientError(f"cannot reach PostgreSQL at {where}: {reason}",
                              fix="start it (./run stack up) or check CDC_DB_HOST / CDC_POSTGRES_PORT") from None
+
+
+def accepts_connections(db: DatabaseSettings, timeout: int = 1) -> bool:
+    """Whether the database takes a login with these settings now (no retry, no error: a yes or a no)."""
+    try:
+        with psycopg.connect(**db.conninfo(connect_timeout=timeout)):
+            return True
+    except psycopg.OperationalError:
+        return False

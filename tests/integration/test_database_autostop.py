@@ -15,12 +15,12 @@ import uuid
 from collections import Counter
 
 import httpx
-import psycopg
 import pytest
 
 from api.loadgen import post_events
 from api.server import ApiServer
 from connectors.config import LOCAL_CONNECTOR_NAME
+from environments.postgres import accepts_connections
 from filters.loader import load_pipeline
 from flows.database_autostart import database_autostart
 from flows.database_autostop import database_autostop
@@ -44,13 +44,6 @@ def event(run: str, sample: str, i: int) -> dict:
     body["eventHeader"]["uuid"] = f"{run}-{sample}-{i}"
     return body
 
-
-def accepting(cfg) -> bool:
-    try:
-        with psycopg.connect(**cfg.database.conninfo(connect_timeout=1)):
-            return True
-    except psycopg.OperationalError:
-        return False
 
 
 @pytest.fixture
@@ -99,7 +92,7 @@ def test_stop_after_inactivity_then_a_request_starts_the_database_and_nothing_is
         stopped = database_autostop(environment="local", inactivity_hours=WINDOW_SECONDS / 3600)
         assert stopped["action"] == "stop", stopped
         assert set(stopped["steps"]) == {"pause capture", "stop database"}
-        assert stack.postgres.pid() is None and not accepting(cfg)
+        assert stack.postgres.pid() is None and not accepts_connections(cfg.database)
         assert env.connect.status(LOCAL_CONNECTOR_NAME).state == "STOPPED"
         assert env.rollout_store.load(AUTOSTOP_KEY)["connector"] == LOCAL_CONNECTOR_NAME
         again = database_autostop(environment="local", inactivity_hours=WINDOW_SECONDS / 3600)
@@ -113,7 +106,7 @@ def test_stop_after_inactivity_then_a_request_starts_the_database_and_nothing_is
         assert answer.json()["retry_after"] == 120
         burst = asyncio.run(post_events("127.0.0.1", api_server.port, [[after[1]]] * 20))
         assert set(burst.statuses) <= {503, 201}, burst.statuses  # 201 only once the start has finished
-        poll_until(lambda: accepting(cfg), timeout=120, every=0.2, what="PostgreSQL started on demand")
+        poll_until(lambda: accepts_connections(cfg.database), timeout=120, every=0.2, what="PostgreSQL started on demand")
         accepting_after = time.monotonic() - asked_at
         poll_until(lambda: client.get("/health").status_code == 200, timeout=60, every=0.2,
                    what="the API reaching its database again")
