@@ -43,6 +43,25 @@ if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; th
   echo "$want" > "$stamp"
 fi
 
+# OpenTofu (the terraform CLI for terraform/): built once from the Go module proxy at a pinned version and kept
+# outside the checkout, so every clone on this machine reuses it. `go install` refuses the module (its go.mod has a
+# replace directive), so it is built from the downloaded module directory, where the replace applies.
+TOFU_VERSION=v1.10.6
+TOFU_DIR="${CDC_TOOLS_DIR:-$HOME/.cache/cdc-pipeline}/opentofu/$TOFU_VERSION"
+if [ ! -x "$TOFU_DIR/tofu" ]; then
+  command -v go >/dev/null 2>&1 || { apt_go=1; say "installing Debian package: golang-go"; SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"; \
+    $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends golang-go >/dev/null; }
+  say "building OpenTofu $TOFU_VERSION from the Go module proxy (once per machine, about 2-3 min)"
+  t0=$SECONDS
+  src=$(GOFLAGS=-mod=mod go mod download -json "github.com/opentofu/opentofu@$TOFU_VERSION" | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$TOFU_DIR"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$TOFU_DIR/tofu.tmp" ./cmd/tofu)
+  mv "$TOFU_DIR/tofu.tmp" "$TOFU_DIR/tofu"
+  say "OpenTofu $TOFU_VERSION built in $((SECONDS - t0))s: $TOFU_DIR/tofu"
+fi
+mkdir -p .state/bin
+ln -sfn "$TOFU_DIR/tofu" .state/bin/tofu
+
 # Engine distributions: jars from Maven Central, Flink from its PyPI wheels (cached, idempotent)
 .venv/bin/python -m stack fetch >/dev/null
 say "ready"
