@@ -81,3 +81,18 @@ def refuse_database_destroy(summary: PlanSummary, environment: str, allow: bool 
         raise ConfigError(f"the plan for {environment} destroys the database ({', '.join(lost)}); refused",
                           fix="change the configuration so it does not, or pass allow_database_destroy=true "
                               "knowing its data is lost")
+
+
+def settings_from_outputs(outputs: dict[str, tuple[object, bool]]) -> list[tuple[str, str, bool]]:
+    """terraform outputs named `cdc_<name>` as the settings the flows read: (`CDC_<NAME>`, value, secret?).
+
+    Lists and maps are JSON; None (e.g. a disabled module's endpoint) is left out, so the setting stays unset."""
+    import json
+
+    found = []
+    for name, (value, sensitive) in sorted(outputs.items()):
+        if not name.startswith("cdc_") or value is None:
+            continue
+        text = value if isinstance(value, str) else json.dumps(value)
+        found.append((name.upper(), text, sensitive))
+    return found

@@ -62,6 +62,19 @@ fi
 mkdir -p .state/bin
 ln -sfn "$TOFU_DIR/tofu" .state/bin/tofu
 
+# checkov (offline scan of terraform/ in the tests) in an environment of its own, kept per machine: it pins
+# boto3, packaging and others at versions that clash with ours (scripts/checkov.lock)
+CHECKOV_DIR="${CDC_TOOLS_DIR:-$HOME/.cache/cdc-pipeline}/checkov-$(sha256sum scripts/checkov.lock | cut -c1-12)"
+if [ ! -f "$CHECKOV_DIR/.installed" ]; then  # (a venv cannot be moved once made: built in place, marked at the end)
+  say "installing checkov into $CHECKOV_DIR (once per machine)"
+  rm -rf "$CHECKOV_DIR"
+  "$PY" -m venv "$CHECKOV_DIR"
+  "$CHECKOV_DIR/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$CHECKOV_DIR/bin/python" -m pip install -q -r scripts/checkov.lock
+  touch "$CHECKOV_DIR/.installed"
+fi
+ln -sfn "$CHECKOV_DIR/bin/checkov" .state/bin/checkov
+
 # Engine distributions: jars from Maven Central, Flink from its PyPI wheels (cached, idempotent)
 .venv/bin/python -m stack fetch >/dev/null
 say "ready"

@@ -106,11 +106,14 @@ class TofuWorkspace:
             raise TerraformError(f"tofu {what} in {self.workdir.name}: {first_error(err or out)}")
         return code, out, err
 
-    def init(self, backend_config: dict[str, str] | None = None) -> None:
-        """`tofu init` (backend settings given here, never written into the configuration)."""
-        options = {"input": False}
+    def init(self, backend_config: dict[str, str] | None = None, backend_file: str | None = None) -> None:
+        """`tofu init`; backend settings (key=value pairs, or the user's backend.hcl) are given here, never
+        written into the configuration."""
+        options: dict = {"input": False}
         if backend_config:
             options["backend_config"] = dict(backend_config)
+        elif backend_file:
+            options["backend_config"] = [backend_file]  # a list: `-backend-config=<file>`
         self._run("init", "init", **options)
 
     def plan(self, destroy: bool = False) -> PlanSummary:

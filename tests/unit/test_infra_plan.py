@@ -46,3 +46,14 @@ def test_a_prod_plan_that_destroys_the_database_is_refused_unless_allowed():
 def test_not_a_plan_is_one_line():
     with pytest.raises(ConfigError, match="not a terraform plan in JSON"):
         summarize({"resources": []})
+
+
+def test_outputs_named_cdc_become_the_settings_the_flows_read():
+    from pipeline.infra_plan import settings_from_outputs
+
+    outputs = {"cdc_db_host": ("cdc-dev.cluster-x.eu-west-1.rds.amazonaws.com", False),
+               "cdc_kafka_api_secret": ("s3cr3t", True), "cdc_raw_topic_partitions": (3, False),
+               "cdc_api_db_host": (None, False), "kms_key_arn": ("arn:aws:kms:...", False)}
+    assert settings_from_outputs(outputs) == [("CDC_DB_HOST", "cdc-dev.cluster-x.eu-west-1.rds.amazonaws.com", False),
+                                              ("CDC_KAFKA_API_SECRET", "s3cr3t", True),
+                                              ("CDC_RAW_TOPIC_PARTITIONS", "3", False)]
