@@ -1,20 +1,21 @@
 """Benchmark: start on demand on the local stack — how long a client waits after its first 503.
 
-    ./run bench autostart [--rounds 3] [--with-prefect-server]
+    ./run bench autostart [--rounds 3]
 
 Each round: database-autostop stops PostgreSQL (capture paused first; the inactivity window is a few seconds
 instead of hours), then one request to the producer API gets the 503 and makes the API run
 database-autostart as a detached process. Prints per round and as median/max, from that first request:
 PostgreSQL accepting connections, the API writing again (PgBouncer reconnected), and capture RUNNING again
 (the flow's last step); plus the stop itself (pause capture + fast shutdown). The flow runs on Prefect's
-temporary API unless `--with-prefect-server` (then `./run prefect up`'s server must be running and
-PREFECT_API_URL set): the temporary server's start is most of the local figure.
+temporary API unless PREFECT_API_URL names a running server (`eval "$(scripts/prefect.sh env)"` after
+`./run prefect up`): the temporary server's start is most of the local figure.
 
 Needs the pipeline deployed (`./run pipeline`): the capture connector must exist to be paused and resumed.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import statistics
 import tempfile
@@ -81,8 +82,6 @@ def one_round(cfg, env, client: httpx.Client, run: str, last_post_ms: float) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = UsageParser(prog="./run bench autostart", description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--with-prefect-server", action="store_true",
-                        help="the autostart flow reports to the running Prefect server (PREFECT_API_URL)")
     args = parser.parse_args(argv)
 
     def body() -> int:
@@ -104,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
             env.close()
         print(f"\nstart on demand, {args.rounds} rounds (Prefect: "
-              f"{'server' if args.with_prefect_server else 'temporary API'}), from the first request's 503:")
+              f"{os.environ.get('PREFECT_API_URL') or 'temporary API'}), from the first request's 503:")
         for key in ("database accepting", "API writing", "capture running", "stop"):
             values = [r[key] for r in rounds]
             print(f"  {key:<20} median {statistics.median(values):5.1f}s  max {max(values):5.1f}s")

@@ -49,6 +49,10 @@ fi
 TOFU_VERSION=v1.10.6
 TOFU_DIR="${CDC_TOOLS_DIR:-$HOME/.cache/cdc-pipeline}/opentofu/$TOFU_VERSION"
 if [ ! -x "$TOFU_DIR/tofu" ]; then
+  # the machine's Go (/usr/local/go) even where it is not on PATH; an older Go (>= 1.21) fetches the toolchain the
+  # module asks for from the Go module proxy (GOTOOLCHAIN=auto)
+  [ -x /usr/local/go/bin/go ] && export PATH="/usr/local/go/bin:$PATH"
+  export GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
   command -v go >/dev/null 2>&1 || { apt_go=1; say "installing Debian package: golang-go"; SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"; \
     $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends golang-go >/dev/null; }
   say "building OpenTofu $TOFU_VERSION from the Go module proxy (once per machine, about 2-3 min)"
