@@ -133,6 +133,11 @@ def prefect_names(environment: str, variable: str) -> tuple[str, str]:
     return f"cdc_{environment}_{base}", f"cdc-{environment}-{base.replace('_', '-')}"
 
 
+def lookup_setting(environment: str, variable: str, secret: bool = False, environ=None) -> str | None:
+    """One setting as the loader finds it: the process environment, then (CDC_SETTINGS_FROM_PREFECT=1) Prefect."""
+    return _lookup(environment, variable, secret, os.environ if environ is None else environ)
+
+
 def _lookup(environment: str, variable: str, secret: bool, environ) -> str | None:
     value = environ.get(variable)
     if value is not None and value.strip():
@@ -161,6 +166,45 @@ def _prefect_variable(name: str) -> str | None:
     except Exception:  # no Prefect API: a missing value, reported with the others
         return None
     return None if value is None else str(value)
+
+
+def is_secret_setting(variable: str, sensitive: bool = False) -> bool:
+    """Whether the loader reads `variable` from a Secret block (else a Variable); unknown ones follow `sensitive`."""
+    if variable in CLOUD_VARIABLES:
+        return CLOUD_VARIABLES[variable][2]
+    if variable in CLOUD_OPTIONAL:
+        return False
+    return variable == "CDC_DB_PASSWORD" or sensitive
+
+
+def store_in_prefect(environment: str, variable: str, value: str | None, secret: bool) -> str:
+    """Write a setting where the loader reads it (a Variable, or a Secret block for a secret); None removes it.
+    Returns "written", "unchanged", "removed" or "absent". Never logs the value."""
+    variable_name, block_name = prefect_names(environment, variable)
+    current = _prefect_secret(block_name) if secret else _prefect_variable(variable_name)
+    if value is None:
+        if current is None:
+            return "absent"
+        if secret:
+            from prefect.blocks.system import Secret
+
+            Secret.delete(block_name)
+        else:
+            from prefect.variables import Variable
+
+            Variable.unset(variable_name)
+        return "removed"
+    if current == value:
+        return "unchanged"
+    if secret:
+        from prefect.blocks.system import Secret
+
+        Secret(value=value).save(block_name, overwrite=True)
+    else:
+        from prefect.variables import Variable
+
+        Variable.set(variable_name, value, overwrite=True)
+    return "written"
 
 
 def load_settings(environment: str | None = None, environ=None) -> LocalSettings | CloudSettings:

@@ -53,7 +53,11 @@ def main(flow_fn: Callable, add_arguments: Callable | None = None) -> None:
     a one-line error."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog=f"python -m {flow_fn.__module__}", description=flow_fn.description)
+    module = flow_fn.__module__
+    if module == "__main__":  # run as `python -m flows.x`: the module's real name
+        spec = getattr(sys.modules["__main__"], "__spec__", None)
+        module = spec.name if spec else module
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=flow_fn.description)
     parser.add_argument("--environment", default="local", choices=list(ENVIRONMENTS))
     if add_arguments:
         add_arguments(parser)

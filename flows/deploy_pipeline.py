@@ -1,7 +1,9 @@
-"""deploy-pipeline: the whole local deployment, step by step, as subflows; stops at the first real failure.
+"""deploy-pipeline: the whole deployment, step by step, as subflows; stops at the first real failure.
 
 provision -> replication-setup -> register-connectors -> flink-rollout -> deploy-consumers -> smoke-test.
-Retries happen inside tasks and only for transient errors; a real failure stops the chain at its step.
+Retries happen inside tasks and only for transient errors; a real failure stops the chain at its step. On a
+cloud environment whose terraform plan has changes, the chain stops after provision unless
+apply_infrastructure=true approves them (exit 1, the plan published).
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from prefect import flow
 from flows.common import main, publish_summary
 from flows.deploy_consumers import deploy_consumers
 from flows.flink_rollout import flink_rollout
-from flows.provision import provision
+from flows.provision import infrastructure_arguments, provision
 from flows.register_connectors import register_connectors
 from flows.replication_setup import replication_setup
 from flows.smoke_test import smoke_test
+from pipeline.errors import AwaitingApproval
 
 
 @flow(name="deploy-pipeline", log_prints=True)
-def deploy_pipeline(environment: str = "local") -> dict:
+def deploy_pipeline(environment: str = "local", apply_infrastructure: bool = False,
+                    allow_database_destroy: bool = False) -> dict:
     timings: list[tuple[str, str]] = []
     t_all = time.monotonic()
 
@@ -30,8 +34,16 @@ def deploy_pipeline(environment: str = "local") -> dict:
         timings.append((name, f"{time.monotonic() - t0:.1f}s"))
         return result
 
+    provisioned = step("provision", provision, environment, apply_infrastructure, allow_database_destroy)
+    if provisioned["awaiting_approval"]:
+        plan = provisioned["terraform"]["plan"]
+        publish_summary("deploy-pipeline", f"deploy-pipeline ({environment})",
+                        timings + [("stopped", f"the terraform plan ({plan}) awaits approval")])
+        raise AwaitingApproval(f"deploy-pipeline ({environment}) stopped after provision: the terraform plan "
+                               f"({plan}) is published as artifact provision-terraform-plan and was not applied",
+                               fix="review it, then re-run with apply_infrastructure=true (--apply-infrastructure)")
     results = {
-        "provision": step("provision", provision, environment),
+        "provision": provisioned,
         "replication-setup": step("replication-setup", replication_setup, environment),
         "register-connectors": step("register-connectors", register_connectors, environment),
         "flink-rollout": step("flink-rollout", flink_rollout, environment),
@@ -46,4 +58,4 @@ def deploy_pipeline(environment: str = "local") -> dict:
 
 
 if __name__ == "__main__":
-    main(deploy_pipeline)
+    main(deploy_pipeline, infrastructure_arguments)

@@ -50,3 +50,7 @@ class ConnectorError(PipelineError):
 
 class FlinkError(PipelineError):
     """Flink or its SQL Gateway rejected a statement or a job failed."""
+
+
+class AwaitingApproval(PipelineError):
+    """A run stopped on purpose: what it would change was published and needs an explicit approval."""

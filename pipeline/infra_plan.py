@@ -83,6 +83,24 @@ def refuse_database_destroy(summary: PlanSummary, environment: str, allow: bool 
                               "knowing its data is lost")
 
 
+def apply_verdict(summary: PlanSummary, environment: str, approved: bool, allow_database_destroy: bool = False) -> str:
+    """What provision does with a plan: "no changes", "apply" (approved) or "awaiting approval" (published, not
+    applied). A refused database destroy raises first, approved or not."""
+    refuse_database_destroy(summary, environment, allow_database_destroy)
+    if summary.empty:
+        return "no changes"
+    return "apply" if approved else "awaiting approval"
+
+
+def cleared_settings(outputs: dict[str, tuple[object, bool]], declared: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """The settings whose `cdc_*` output is null now (e.g. a module turned off): their stored value must go.
+
+    `tofu output -json` leaves a null output out, so `declared` (the configuration's output names) says which
+    ones exist; an output present with a null value counts too."""
+    null = {n for n, (value, _) in outputs.items() if value is None} | (set(declared) - set(outputs))
+    return sorted(n.upper() for n in null if n.startswith("cdc_"))
+
+
 def settings_from_outputs(outputs: dict[str, tuple[object, bool]]) -> list[tuple[str, str, bool]]:
     """terraform outputs named `cdc_<name>` as the settings the flows read: (`CDC_<NAME>`, value, secret?).
 

@@ -23,6 +23,7 @@ its file:line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import threading
@@ -44,6 +45,9 @@ def default_binary() -> Path:
 
 
 _ENV_LOCK = threading.Lock()
+# python-terraform logs "error: b''" as a WARNING for every non-zero exit, including plan's 2 ("changes"); our
+# own errors say what failed, in one line
+logging.getLogger("python_terraform").setLevel(logging.ERROR)
 _ERROR = re.compile(r"^[│ ]*Error: (.+)$")
 _WHERE = re.compile(r"^[│ ]*on (\S+) line (\d+)")
 

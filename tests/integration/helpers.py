@@ -195,11 +195,20 @@ def dev_cloud(cfg, stack, request, aws_dir: Path, *, connector_expects: dict[str
                 "CDC_DB_HOST": "127.0.0.1", "CDC_DB_PORT": str(cfg.database.port), "CDC_DB_SSLMODE": "disable",
                 "CDC_DB_NAME": cfg.database.dbname, "CDC_DB_USER": cfg.database.user,
             }
+            # provision runs terraform for a cloud environment; terraform/envs/dev needs providers that cannot
+            # be downloaded here, so it gets a provider-free configuration with nothing to change (test_dev_deploy
+            # runs provision's plan/approve/apply/outputs on one that has)
+            no_changes = aws_dir / "terraform-no-changes"
+            no_changes.mkdir(exist_ok=True)
+            (no_changes / "main.tf").write_text("# provider-free stand-in for terraform/envs/dev: nothing to plan\n"
+                                                "terraform {}\n")
             with pytest.MonkeyPatch.context() as mp:
                 for name, value in variables.items():
                     mp.setenv(name, value)
+                mp.setenv("CDC_TERRAFORM_DIR", str(no_changes))
                 for name in ("CDC_DB_PASSWORD", "CDC_SECRETS_FROM_PREFECT", "AWS_PROFILE", "AWS_SESSION_TOKEN",
-                             "CDC_ENV", "CDC_CONNECTOR_VARIANT", "CDC_RAW_TOPIC_PARTITIONS"):
+                             "CDC_ENV", "CDC_CONNECTOR_VARIANT", "CDC_RAW_TOPIC_PARTITIONS", "CDC_SETTINGS_FROM_PREFECT",
+                             "CDC_TF_BACKEND_CONFIG"):
                     mp.delenv(name, raising=False)
                 dev_cfg = load_settings("dev")
                 with build(dev_cfg) as env:

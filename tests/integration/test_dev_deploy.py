@@ -98,7 +98,9 @@ def test_dev_deploy_pipeline_twice_through_the_cloud_doubles_and_sasl_kafka(dev_
         "secretsmanager:GetSecretValue",                                # smoke-test: to write the events
     ]
 
-    # provision: the cluster described in moto; the raw topic on the SASL_SSL broker; the raw schema
+    # provision: terraform had nothing to change (helpers.dev_cloud's stand-in); the cluster described in moto;
+    # the raw topic on the SASL_SSL broker; the raw schema
+    assert steps["provision"]["terraform"]["verdict"] == "no changes"
     assert steps["provision"]["resources"] == [
         {"resource": f"aurora cluster {CLUSTER}", "outcome": "exists", "seconds": pytest.approx(0, abs=5),
          "detail": cluster_rds["Status"]}]
@@ -242,6 +244,117 @@ def test_verify_full_against_a_server_without_tls_fails_at_once_naming_cdc_db_ss
     # the task ran once: no retry (a retry would read the parameter group and the secret again)
     assert aws.actions()[before:] == ["rds:DescribeDBClusters", "rds:DescribeDBClusterParameters",
                                       "secretsmanager:GetSecretValue"]
+
+
+# the settings that point the code at the doubles stay in the environment; every other one comes from terraform
+DOUBLE_ENDPOINTS = {"CDC_CONFLUENT_API_URL", "CDC_AWS_ENDPOINT_URL", "CDC_KAFKA_SSL_CA_LOCATION", "CDC_DB_SSLMODE"}
+
+
+def _stand_in_config(folder: Path, settings: list[str], secrets: list[str]) -> None:
+    """A provider-free stand-in for terraform/envs/dev: terraform_data in place of the cloud resources, and the
+    same kind of cdc_* outputs (known only after apply), their values given as TF_VAR_settings/TF_VAR_secrets.
+    cdc_api_name is null, as when the producer API is turned off."""
+    def output(name: str, source: str, sensitive: bool) -> str:
+        return (f'output "{name.lower()}" {{\n  value     = terraform_data.{source}.output["{name}"]\n'
+                f'  sensitive = {str(sensitive).lower()}\n}}\n')
+
+    text = ['variable "settings" {\n  type = map(string)\n}\n',
+            'variable "secrets" {\n  type      = map(string)\n  sensitive = true\n}\n',
+            'resource "terraform_data" "settings" {\n  input = var.settings\n}\n',
+            'resource "terraform_data" "secrets" {\n  input = var.secrets\n}\n',
+            'output "cdc_api_name" {\n  value = null\n}\n']
+    text += [output(n, "settings", False) for n in settings] + [output(n, "secrets", True) for n in secrets]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "main.tf").write_text("\n".join(text))
+
+
+def test_provision_plans_applies_only_when_approved_and_its_outputs_become_the_settings(
+        dev_environ, monkeypatch, tmp_path, capfd, caplog):
+    """provision on a cloud environment runs terraform (through python-terraform and the real tofu) before it
+    reads any setting: without approval the plan is published and nothing is applied, and deploy-pipeline stops
+    after provision in one line; approved, it applies, stores every cdc_* output where the flows read settings
+    (Variables, Secret blocks for secrets; a null output removes a stale value), and provision then runs on
+    those settings alone; a re-run has nothing to change."""
+    from prefect.artifacts import Artifact
+    from prefect.blocks.system import Secret
+    from prefect.variables import Variable
+
+    from environments.settings import CLOUD_OPTIONAL, CLOUD_VARIABLES, is_secret_setting, prefect_names, store_in_prefect
+    from flows.provision import provision
+
+    dev = dev_environ
+    made = sorted(v for v in dev.variables if (v in CLOUD_VARIABLES or v in CLOUD_OPTIONAL) and v not in DOUBLE_ENDPOINTS)
+    secrets = [v for v in made if is_secret_setting(v)]
+    plain = [v for v in made if v not in secrets]
+    assert {"CDC_DB_HOST", "CDC_AURORA_CLUSTER_ID", "CDC_KAFKA_BOOTSTRAP"} <= set(plain)
+    assert {"CDC_KAFKA_API_SECRET", "CDC_FLINK_API_SECRET"} <= set(secrets)
+    folder = tmp_path / "envs-dev"
+    _stand_in_config(folder, plain, secrets)
+    for name in made:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TF_VAR_settings", json.dumps({n: dev.variables[n] for n in plain}))
+    monkeypatch.setenv("TF_VAR_secrets", json.dumps({n: dev.variables[n] for n in secrets}))
+    monkeypatch.setenv("CDC_TERRAFORM_DIR", str(folder))
+    monkeypatch.setenv("CDC_SETTINGS_FROM_PREFECT", "1")
+
+    def clear() -> None:
+        for name in [*made, "CDC_API_NAME"]:
+            store_in_prefect("dev", name, None, is_secret_setting(name))
+
+    clear()  # the local Prefect home outlives a run: start from nothing
+    Variable.set(prefect_names("dev", "CDC_API_NAME")[0], "stale-api", overwrite=True)
+    try:
+        # 1. not approved: deploy-pipeline publishes the plan, applies nothing, stops after provision in one line
+        raised: list[BaseException] = []
+
+        def body() -> int:
+            try:
+                deploy_pipeline(environment="dev")
+            except BaseException as err:
+                raised.append(err)
+                raise
+            return 0
+
+        assert run_cli(body) == 1
+        out, err = capfd.readouterr()
+        dev.texts += [out, err, *map(str, raised)]
+        line = [x for x in err.splitlines() if x.startswith("error: ")]
+        assert len(line) == 1 and "provision-terraform-plan" in line[0] and "apply_infrastructure=true" in line[0]
+        assert "2 to add, 0 to change, 0 to destroy" in line[0], line[0]
+        plan = Artifact.get("provision-terraform-plan").data
+        dev.texts.append(plan)
+        assert "| create | `terraform_data.secrets` |" in plan and "| create | `terraform_data.settings` |" in plan
+        assert "Not applied" in plan
+        assert not (folder / "terraform.tfstate").exists() and not (folder / "cdc.tfplan").exists()
+        assert Variable.get(prefect_names("dev", "CDC_DB_HOST")[0]) is None  # nothing stored
+        assert Variable.get(prefect_names("dev", "CDC_API_NAME")[0]) == "stale-api"
+
+        # 2. approved: applied, outputs stored, and the rest of provision runs on them
+        applied = provision(environment="dev", apply_infrastructure=True)
+        dev.texts.append(json.dumps(applied, default=str))
+        terraform = applied["terraform"]
+        assert terraform["verdict"] == "apply" and terraform["apply"] == "applied"
+        assert terraform["settings"] == {**{n: "written" for n in made}, "CDC_API_NAME": "removed"}
+        for name in plain:
+            assert Variable.get(prefect_names("dev", name)[0]) == dev.variables[name], name
+        for name in secrets:
+            variable_name, block_name = prefect_names("dev", name)
+            assert Secret.load(block_name).get() == dev.variables[name], name
+            assert Variable.get(variable_name) is None, f"{name} stored as a plain Variable"
+        assert Variable.get(prefect_names("dev", "CDC_API_NAME")[0]) is None
+        assert [r["outcome"] for r in applied["resources"]] == ["exists"]
+        assert applied["raw_topic"] == "unchanged" and applied["schema"] == "unchanged"
+        assert (folder / "terraform.tfstate").exists() and not (folder / "cdc.tfplan").exists()
+
+        # 3. a re-run converges: nothing to change, nothing rewritten
+        again = provision(environment="dev")
+        dev.texts.append(json.dumps(again, default=str))
+        assert again["awaiting_approval"] is False and again["terraform"]["verdict"] == "no changes"
+        assert again["terraform"]["settings"] == {**{n: "unchanged" for n in made}, "CDC_API_NAME": "absent"}
+        assert "No changes." in Artifact.get("provision-terraform-plan").data
+    finally:
+        clear()
+    _keep_texts(dev, capfd, caplog)
 
 
 def test_no_cloud_secret_in_any_log_artifact_or_message(dev, stack):

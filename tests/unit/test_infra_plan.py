@@ -57,3 +57,26 @@ def test_outputs_named_cdc_become_the_settings_the_flows_read():
     assert settings_from_outputs(outputs) == [("CDC_DB_HOST", "cdc-dev.cluster-x.eu-west-1.rds.amazonaws.com", False),
                                               ("CDC_KAFKA_API_SECRET", "s3cr3t", True),
                                               ("CDC_RAW_TOPIC_PARTITIONS", "3", False)]
+
+
+def test_apply_verdict_table():
+    from pipeline.infra_plan import apply_verdict
+
+    changes, nothing = summarize(DB_REPLACED), summarize(plan(("x", "terraform_data", ["no-op"])))
+    assert apply_verdict(nothing, "prod", approved=False) == "no changes"
+    assert apply_verdict(nothing, "dev", approved=True) == "no changes"
+    assert apply_verdict(changes, "dev", approved=False) == "awaiting approval"
+    assert apply_verdict(changes, "dev", approved=True) == "apply"
+    with pytest.raises(ConfigError, match="destroys the database"):  # refused even when approved
+        apply_verdict(changes, "prod", approved=True)
+    assert apply_verdict(changes, "prod", approved=True, allow_database_destroy=True) == "apply"
+
+
+def test_null_outputs_clear_their_setting():
+    from pipeline.infra_plan import cleared_settings
+
+    outputs = {"cdc_api_name": (None, False), "cdc_db_host": ("h", False), "producer_api_url": (None, False)}
+    assert cleared_settings(outputs) == ["CDC_API_NAME"]
+    # `tofu output -json` leaves null outputs out: a declared one that is absent is null
+    assert cleared_settings({"cdc_db_host": ("h", False)}, {"cdc_db_host", "cdc_api_name", "kms_key_arn"}) == [
+        "CDC_API_NAME"]
