@@ -197,10 +197,9 @@ def test_dev_deploy_pipeline_twice_through_the_cloud_doubles_and_sasl_kafka(dev_
     assert [c["outcome"] for c in steps["deploy-consumers"]] == ["reused"] * 4
 
 
-def test_a_wrong_flink_secret_fails_in_one_line_naming_the_key(dev_environ, monkeypatch, capfd, caplog):
-    dev, cloud = dev_environ, dev_environ.cloud
-    monkeypatch.setenv("CDC_FLINK_API_SECRET", WRONG_FLINK_SECRET)
-    before = len(cloud.log)
+def _deploy_from_the_command_line(dev, capfd, caplog=None) -> tuple[int, list[str], list[BaseException]]:
+    """deploy-pipeline for dev as `main` runs it: (exit code, its `error:` lines, what it raised); every text
+    kept for the secret scan."""
     raised: list[BaseException] = []
 
     def body() -> int:
@@ -211,11 +210,18 @@ def test_a_wrong_flink_secret_fails_in_one_line_naming_the_key(dev_environ, monk
             raise
         return 0
 
-    assert run_cli(body) == 1
+    code = run_cli(body)
     out, err = capfd.readouterr()
-    dev.texts += [out, err, caplog.text, *map(str, raised)]
-    line = [x for x in err.splitlines() if x.startswith("error: ")]
-    assert len(line) == 1, err
+    dev.texts += [out, err, caplog.text if caplog else "", *map(str, raised)]
+    return code, [x for x in err.splitlines() if x.startswith("error: ")], raised
+
+
+def test_a_wrong_flink_secret_fails_in_one_line_naming_the_key(dev_environ, monkeypatch, capfd, caplog):
+    dev, cloud = dev_environ, dev_environ.cloud
+    monkeypatch.setenv("CDC_FLINK_API_SECRET", WRONG_FLINK_SECRET)
+    before = len(cloud.log)
+    code, line, raised = _deploy_from_the_command_line(dev, capfd, caplog)
+    assert code == 1 and len(line) == 1, line
     assert "CDC_FLINK_API_KEY" in line[0] and "401" in line[0]
     assert str(raised[0]) == line[0].removeprefix("error: ") and "\n" not in str(raised[0])
     assert not any(s in line[0] for s in (*MARKERS, dev.db_password, dev.kafka_secret))
@@ -305,21 +311,8 @@ def test_provision_plans_applies_only_when_approved_and_its_outputs_become_the_s
     Variable.set(prefect_names("dev", "CDC_API_NAME")[0], "stale-api", overwrite=True)
     try:
         # 1. not approved: deploy-pipeline publishes the plan, applies nothing, stops after provision in one line
-        raised: list[BaseException] = []
-
-        def body() -> int:
-            try:
-                deploy_pipeline(environment="dev")
-            except BaseException as err:
-                raised.append(err)
-                raise
-            return 0
-
-        assert run_cli(body) == 1
-        out, err = capfd.readouterr()
-        dev.texts += [out, err, *map(str, raised)]
-        line = [x for x in err.splitlines() if x.startswith("error: ")]
-        assert len(line) == 1 and "provision-terraform-plan" in line[0] and "apply_infrastructure=true" in line[0]
+        code, line, _ = _deploy_from_the_command_line(dev, capfd)
+        assert code == 1 and len(line) == 1 and "provision-terraform-plan" in line[0] and "apply_infrastructure=true" in line[0]
         assert "2 to add, 0 to change, 0 to destroy" in line[0], line[0]
         plan = Artifact.get("provision-terraform-plan").data
         dev.texts.append(plan)

@@ -61,3 +61,43 @@ def test_the_lambda_package_is_built_where_the_tfvars_say(tmp_path):
     for env in ("dev", "staging", "prod"):  # the repository's environments: the zip under .state/lambda
         assert lambda_package_wanted(ROOT / "terraform" / "envs" / env) == (
             ROOT / ".state" / "lambda" / "cdc-lambda.zip", "x86_64")
+
+
+def test_a_refused_prod_plan_is_published_then_fails_and_its_plan_file_removed(tmp_path, monkeypatch):
+    """The wiring of terraform-plan around the pure verdict (the plan itself is `tofu show -json` shaped; a plan
+    that destroys an aws_rds_cluster needs the AWS provider, which cannot be downloaded here)."""
+    import tasks.terraform as tt
+    from pipeline.infra_plan import summarize
+
+    published = []
+
+    class Workspace:
+        PLAN_FILE = "cdc.tfplan"
+
+        def __init__(self, folder):
+            self.folder = folder
+
+        def init(self, backend_file=None):
+            published.append(("init", backend_file))
+
+        def plan(self):
+            (self.folder / self.PLAN_FILE).write_text("plan")
+            return summarize({"format_version": "1.2", "resource_changes": [
+                {"address": "module.aurora.aws_rds_cluster.this", "type": "aws_rds_cluster",
+                 "change": {"actions": ["delete", "create"]}}]})
+
+    monkeypatch.setattr(tt, "TofuWorkspace", Workspace)
+    monkeypatch.setattr(tt, "_publish_plan", lambda env, summary, verdict: published.append((env, verdict)))
+    monkeypatch.setattr(tt, "get_run_logger", lambda: __import__("logging").getLogger("t"))
+    with pytest.raises(ConfigError, match=r"the plan for prod destroys the database \(module.aurora.aws_rds_cluster.this\)"):
+        tt.terraform_plan.fn("prod", str(tmp_path), None, True)
+    assert published[0] == ("init", None) and published[1][0] == "prod"
+    assert published[1][1].startswith("Refused: the plan for prod destroys the database")
+    assert not (tmp_path / "cdc.tfplan").exists()
+    # allowed: applied as approved, the saved plan kept for terraform-apply
+    result = tt.terraform_plan.fn("prod", str(tmp_path), None, True, allow_database_destroy=True)
+    assert result["verdict"] == "apply" and result["changes"] == [["replace", "module.aurora.aws_rds_cluster.this"]]
+    assert (tmp_path / "cdc.tfplan").exists()
+    # not approved on dev: published, not applied, the plan file (it holds the variables' values) removed
+    assert tt.terraform_plan.fn("dev", str(tmp_path), None, False)["verdict"] == "awaiting approval"
+    assert not (tmp_path / "cdc.tfplan").exists()
