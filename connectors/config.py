@@ -348,6 +348,13 @@ _LOCAL_EXTRACT: dict[str, dict[str, str]] = {
 }
 
 
+#: the local connector's latency/throughput settings, each measured with ./run bench e2e (docs/figures.md,
+#: "End to end"). poll.interval.ms (default 500) is both the idle stream's sleep and the longest a Connect
+#: poll waits for a batch to fill, so at low rates every change waited up to it.
+LOCAL_TUNING = {"poll.interval.ms": "50", "producer.override.linger.ms": "10",
+                "producer.override.batch.size": "262144", "producer.override.compression.type": "lz4"}
+
+
 def local_config(t: ConnectorTarget, variant: Variant = LOCAL_DEFAULT) -> dict[str, str]:
     """The local open-source Debezium connector in the record shape of `variant` (a local variant).
 
@@ -365,6 +372,7 @@ def local_config(t: ConnectorTarget, variant: Variant = LOCAL_DEFAULT) -> dict[s
         **_database(t),
         **_capture(t, "topic.prefix"),
         **_json_converters(),
+        **LOCAL_TUNING,
         "transforms": f"{alias},{ROUTE_ALIAS}",
         f"transforms.{alias}.type": EXTRACT_NEW_RECORD_STATE,
         **extract,

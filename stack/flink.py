@@ -75,7 +75,7 @@ sql-gateway.endpoint.rest.address: 127.0.0.1
 sql-gateway.endpoint.rest.bind-address: 127.0.0.1
 sql-gateway.endpoint.rest.port: {self.gateway_port}
 # Checkpoints commit Kafka source offsets and close exactly-once sink transactions.
-execution.checkpointing.interval: 2s
+execution.checkpointing.interval: 1s
 execution.checkpointing.dir: file://{state / 'checkpoints'}
 execution.checkpointing.savepoint-dir: file://{state / 'savepoints'}
 restart-strategy.type: exponential-delay

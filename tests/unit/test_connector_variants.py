@@ -368,6 +368,11 @@ def test_local_default_is_exactly_the_established_local_shape():
         ("key.converter.schemas.enable", "false"),
         ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
         ("value.converter.schemas.enable", "false"),
+        # measured: docs/figures.md, "End to end"
+        ("poll.interval.ms", "50"),
+        ("producer.override.linger.ms", "10"),
+        ("producer.override.batch.size", "262144"),
+        ("producer.override.compression.type", "lz4"),
         ("transforms", "unwrap,route"),
         ("transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState"),
         ("transforms.unwrap.add.fields", "op,table,ts_ms"),

@@ -47,12 +47,16 @@ CREATE TABLE IF NOT EXISTS `filtered-loan-created-events` (
     'connector' = 'kafka',
     'topic' = 'filtered-loan-created-events',
     'properties.bootstrap.servers' = '127.0.0.1:19092',
+    'properties.linger.ms' = '10',
+    'properties.batch.size' = '262144',
+    'properties.compression.type' = 'lz4',
     'key.format' = 'raw',
     'key.fields' = 'id',
     'value.format' = 'json',
     'value.fields-include' = 'ALL',
     'sink.delivery-guarantee' = 'exactly-once',
     'sink.transactional-id-prefix' = 'routing-test-loan-created',
+    'sink.transaction-naming-strategy' = 'POOLING',
     'properties.transaction.timeout.ms' = '600000'
 );
 
@@ -72,12 +76,16 @@ CREATE TABLE IF NOT EXISTS `filtered-loan-payment-submitted-events` (
     'connector' = 'kafka',
     'topic' = 'filtered-loan-payment-submitted-events',
     'properties.bootstrap.servers' = '127.0.0.1:19092',
+    'properties.linger.ms' = '10',
+    'properties.batch.size' = '262144',
+    'properties.compression.type' = 'lz4',
     'key.format' = 'raw',
     'key.fields' = 'id',
     'value.format' = 'json',
     'value.fields-include' = 'ALL',
     'sink.delivery-guarantee' = 'exactly-once',
     'sink.transactional-id-prefix' = 'routing-test-loan-payment-submitted',
+    'sink.transaction-naming-strategy' = 'POOLING',
     'properties.transaction.timeout.ms' = '600000'
 );
 
@@ -97,12 +105,16 @@ CREATE TABLE IF NOT EXISTS `filtered-service-events` (
     'connector' = 'kafka',
     'topic' = 'filtered-service-events',
     'properties.bootstrap.servers' = '127.0.0.1:19092',
+    'properties.linger.ms' = '10',
+    'properties.batch.size' = '262144',
+    'properties.compression.type' = 'lz4',
     'key.format' = 'raw',
     'key.fields' = 'id',
     'value.format' = 'json',
     'value.fields-include' = 'ALL',
     'sink.delivery-guarantee' = 'exactly-once',
     'sink.transactional-id-prefix' = 'routing-test-car-service-done',
+    'sink.transaction-naming-strategy' = 'POOLING',
     'properties.transaction.timeout.ms' = '600000'
 );
 
@@ -122,12 +134,16 @@ CREATE TABLE IF NOT EXISTS `filtered-car-created-events` (
     'connector' = 'kafka',
     'topic' = 'filtered-car-created-events',
     'properties.bootstrap.servers' = '127.0.0.1:19092',
+    'properties.linger.ms' = '10',
+    'properties.batch.size' = '262144',
+    'properties.compression.type' = 'lz4',
     'key.format' = 'raw',
     'key.fields' = 'id',
     'value.format' = 'json',
     'value.fields-include' = 'ALL',
     'sink.delivery-guarantee' = 'exactly-once',
     'sink.transactional-id-prefix' = 'routing-test-car-created',
+    'sink.transaction-naming-strategy' = 'POOLING',
     'properties.transaction.timeout.ms' = '600000'
 );
 
