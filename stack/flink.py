@@ -16,6 +16,7 @@ import httpx
 
 from stack.dist import flink_dist, java_bin, jars
 from stack.process import Engine, port_open
+from stack.settings import checkpoint_interval
 
 
 class FlinkHome:
@@ -74,8 +75,8 @@ rest.port: {self.rest_port}
 sql-gateway.endpoint.rest.address: 127.0.0.1
 sql-gateway.endpoint.rest.bind-address: 127.0.0.1
 sql-gateway.endpoint.rest.port: {self.gateway_port}
-# Checkpoints commit Kafka source offsets and close exactly-once sink transactions.
-execution.checkpointing.interval: 1s
+# Checkpoints commit Kafka source offsets and close exactly-once sink transactions (CDC_CHECKPOINT_INTERVAL).
+execution.checkpointing.interval: {checkpoint_interval()}
 execution.checkpointing.dir: file://{state / 'checkpoints'}
 execution.checkpointing.savepoint-dir: file://{state / 'savepoints'}
 restart-strategy.type: exponential-delay

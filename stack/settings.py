@@ -57,6 +57,25 @@ def local_ports() -> dict[str, int]:
     return {name: env_int(f"CDC_{name.upper()}_PORT", default) for name, default in PORT_DEFAULTS.items()}
 
 
+#: the local Flink cluster's checkpoint interval. Exactly-once sinks make records visible when a checkpoint
+#: commits, so it bounds the latency: measured p50 at 1,000 events/s 1.1 s at 2 s, 0.62 s at 1 s, 0.42 s at
+#: 500 ms (docs/figures.md, "End to end"), at the price of more checkpoints while idle.
+CHECKPOINT_INTERVAL_DEFAULT = "500ms"
+
+
+def checkpoint_interval(environ=None) -> str:
+    """CDC_CHECKPOINT_INTERVAL (e.g. 500ms, 2s; at least 100ms), read when the cluster starts."""
+    import re
+
+    raw = (os.environ if environ is None else environ).get("CDC_CHECKPOINT_INTERVAL", "").strip()
+    value = raw or CHECKPOINT_INTERVAL_DEFAULT
+    found = re.fullmatch(r"(\d+)(ms|s)", value)
+    if not found or int(found.group(1)) * (1 if found.group(2) == "ms" else 1000) < 100:
+        raise ConfigError(f"CDC_CHECKPOINT_INTERVAL={raw!r} is not a duration of at least 100ms",
+                          fix="write it like 500ms or 2s; the Flink cluster reads it when it starts")
+    return value
+
+
 def write_secret_file(path: Path, content: str) -> Path:
     """Write a secret atomically with mode 0600 (folder 0700); unchanged content is not rewritten."""
     path.parent.mkdir(parents=True, exist_ok=True)

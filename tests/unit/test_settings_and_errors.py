@@ -91,3 +91,16 @@ def test_cli_exit_codes(capsys):
     assert err == "error: bad thing — fix: do this\n"
     assert run_cli(crash) == 2
     assert "crash: ZeroDivisionError: boom" in capsys.readouterr().err
+
+
+def test_checkpoint_interval_is_a_duration_named_by_its_variable():
+    import pytest
+
+    from pipeline.errors import ConfigError
+    from stack.settings import CHECKPOINT_INTERVAL_DEFAULT, checkpoint_interval
+
+    assert checkpoint_interval({}) == CHECKPOINT_INTERVAL_DEFAULT == "500ms"
+    assert checkpoint_interval({"CDC_CHECKPOINT_INTERVAL": " 2s "}) == "2s"
+    for bad in ("50ms", "1m", "fast", "0s"):
+        with pytest.raises(ConfigError, match=r"CDC_CHECKPOINT_INTERVAL=.* is not a duration of at least 100ms"):
+            checkpoint_interval({"CDC_CHECKPOINT_INTERVAL": bad})
