@@ -12,7 +12,8 @@ warm-up that is not measured:
    events/s = B / (the last expected record received - the first commit).
 3. lost and duplicated records in both, against what the filter evaluator says each topic must receive
    (waiting up to --drain seconds for stragglers).
-4. CPU seconds per 1,000 events for each engine's process tree (/proc), per phase.
+4. CPU seconds per 1,000 events for each engine's process tree (/proc), and the four consumer apps
+   together, per phase.
 
 The consumer reads with the isolation level the deployed delivery mode needs (read_committed for the
 exactly-once sinks). Events are ~1.2 KB: six kinds, four of them routed (filters/filters.yaml), two not.
@@ -124,8 +125,12 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def engine_cpu(stack) -> dict[str, float]:
-    return {e.name: tree_cpu_seconds(e.pid()) for e in stack.engines if e.pid()}
+def engine_cpu(stack, fleet=None) -> dict[str, float]:
+    """CPU seconds so far of each engine's process tree, and of the consumer apps together."""
+    cpu = {e.name: tree_cpu_seconds(e.pid()) for e in stack.engines if e.pid()}
+    if fleet is not None:
+        cpu["consumers"] = sum(tree_cpu_seconds(p.pid()) for p in fleet.processes() if p.pid())
+    return cpu
 
 
 # --- the reader (its own process, so the writer's work does not delay what it sees) -------------------------
@@ -262,7 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     from environments.postgres import connect
     from filters.loader import load_pipeline
     from pipeline.paths import FILTERS_FILE, ROOT
+    from environments.consumer_fleet import LocalConsumerFleet
     from stack.local import LocalStack
+    from stack.settings import state_dir
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.e2e", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", default="100,1000,5000", help="events/s, comma-separated")
@@ -282,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = load_pipeline(FILTERS_FILE)
     topics = sorted({f.output_topic for f in pipeline.enabled_filters})
     stack = LocalStack(cfg.database)
+    fleet = LocalConsumerFleet(state_dir() / "consumers", cfg.kafka)
     # the local routing job's sinks are exactly-once (environments/local/flink.py): read what is committed.
     # The consumer apps keep running: they are part of the deployed pipeline.
     isolation = "read_committed"
@@ -311,22 +319,22 @@ def main(argv: list[str] | None = None) -> int:
         for rate in [float(r) for r in args.rates.split(",") if r.strip()]:
             rows = make_rows(run, f"r{int(rate)}", int(rate * args.seconds))
             want = expected_outputs(pipeline, rows)
-            cpu0, t0 = engine_cpu(stack), time.time()
+            cpu0, t0 = engine_cpu(stack, fleet), time.time()
             commits = write_at_rate(conn, rows, rate)
             written_s = time.time() - t0
             expected_total += sum(want.values())
             drained = wait_for(count, expected_total, args.drain)
-            phases.append((f"rate {int(rate)}/s", want, commits, cpu0, engine_cpu(stack), written_s))
+            phases.append((f"rate {int(rate)}/s", want, commits, cpu0, engine_cpu(stack, fleet), written_s))
             print(f"rate {int(rate)}/s: {len(rows)} events written in {written_s:.1f}s"
                   f"{'' if drained else ' (not all arrived within --drain)'}", flush=True)
         rows = make_rows(run, "burst", args.burst)
         want = expected_outputs(pipeline, rows)
-        cpu0, t0 = engine_cpu(stack), time.time()
+        cpu0, t0 = engine_cpu(stack, fleet), time.time()
         commits = write_burst(conn, rows)
         written_s = time.time() - t0
         expected_total += sum(want.values())
         drained = wait_for(count, expected_total, args.drain + args.burst / 2000)
-        phases.append(("burst", want, commits, cpu0, engine_cpu(stack), written_s))
+        phases.append(("burst", want, commits, cpu0, engine_cpu(stack, fleet), written_s))
         print(f"burst: {len(rows)} events written in {written_s:.1f}s ({len(rows) / written_s:.0f}/s into PostgreSQL)"
               f"{'' if drained else ' (not all arrived within --drain)'}", flush=True)
     time.sleep(2.0)  # a late duplicate would land now
