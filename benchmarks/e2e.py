@@ -26,12 +26,13 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import os
 import statistics
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
+
+from benchmarks.cpu import tree_cpu_seconds
 
 KINDS = [("LoanCreated", "LoanCreated"), ("LoanPaymentSubmitted", "LoanPaymentSubmitted"),
          ("CarServiceDone", "CarServiceDone"), ("CarCreated", "CarCreated"),
@@ -108,22 +109,6 @@ def account(want: Counter, received: list[tuple[str, str, float]], commits: dict
 
 
 # --- the engines' CPU ------------------------------------------------------------------------------------
-
-def tree_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process and all its descendants (children reaped by it included), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(") ", 1)[1].split()
-            total += sum(int(x) for x in fields[11:15]) / ticks  # utime stime cutime cstime
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-    return total
-
 
 def engine_cpu(stack, fleet=None) -> dict[str, float]:
     """CPU seconds so far of each engine's process tree, and of the consumer apps together."""
@@ -206,25 +191,29 @@ def write_burst(conn, rows: list[dict]) -> dict[str, float]:
 # --- the run ---------------------------------------------------------------------------------------------
 
 def deployed_facts(cfg) -> dict:
-    """What was measured: the routing job's checkpoint interval and sinks, the connector's poll interval."""
-    import httpx
+    """What was measured: the routing job's checkpoint interval, the local connector's tuning."""
+    from connectors.config import LOCAL_CONNECTOR_NAME
+    from environments.local.connect import LocalConnect
+    from environments.local.flink import FlinkRest
+    from pipeline.errors import PipelineError
+    from pipeline.rollout import JOB_NAME
 
     facts: dict = {"environment": "local"}
+    rest, connect = FlinkRest(cfg.flink_rest_url), LocalConnect(cfg.connect_url)
     try:
-        jobs = httpx.get(f"{cfg.flink_rest_url}/jobs/overview", timeout=5).json()["jobs"]
-        running = [j for j in jobs if j["state"] == "RUNNING"]
+        running = rest.running(JOB_NAME)
         if running:
-            cp = httpx.get(f"{cfg.flink_rest_url}/jobs/{running[0]['jid']}/checkpoints/config", timeout=5).json()
-            facts["checkpoint_interval_ms"] = cp.get("interval")
             facts["routing_job"] = running[0]["name"]
-        connectors = httpx.get(f"{cfg.connect_url}/connectors?expand=info", timeout=5).json()
-        for name, c in connectors.items():
-            config = c["info"]["config"]
-            facts.setdefault("connectors", {})[name] = {k: config.get(k) for k in (
-                "poll.interval.ms", "max.batch.size", "max.queue.size", "producer.override.linger.ms",
-                "producer.override.compression.type")}
-    except (httpx.HTTPError, KeyError, ValueError) as err:
-        facts["facts_error"] = f"{type(err).__name__}: {err}"
+            facts["checkpoint_interval_ms"] = rest.checkpoint_config(running[0]["jid"]).get("interval")
+        config = connect.config(LOCAL_CONNECTOR_NAME) or {}
+        facts["connector"] = {k: config.get(k) for k in (
+            "poll.interval.ms", "max.batch.size", "max.queue.size", "producer.override.linger.ms",
+            "producer.override.batch.size", "producer.override.compression.type")}
+    except PipelineError as err:
+        facts["facts_error"] = err.one_line()
+    finally:
+        rest.close()
+        connect.close()
     return facts
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import time
 import uuid
 
+from benchmarks.cpu import tree_cpu_seconds
 from filters.compiler import LocalOptions, compile_job
 from filters.loader import load_pipeline
 from environments.kafka import KafkaClients
@@ -50,17 +50,11 @@ def make_events(n: int, seed: int = 7) -> list[dict]:
     return out
 
 
-def process_cpu_seconds(pid: int) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    fields = open(f"/proc/{pid}/stat").read().rsplit(") ", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-
-
 def run_variant(cfg, statements_per_job: list[tuple[str, ...]], name: str) -> dict:
     rest = FlinkRest(cfg.flink_rest_url)
     tm = LocalStack(cfg.database).flink[1]
-    tm_pid = _java_pid(tm.pid())
-    cpu0 = process_cpu_seconds(tm_pid)
+    tm_pid = tm.pid()  # its launcher script and JVM, counted together
+    cpu0 = tree_cpu_seconds(tm_pid)
     job_ids = []
     with SqlGateway(cfg.sql_gateway_url) as gw:
         gw.execute(f"SET 'pipeline.name' = '{name}'")
@@ -71,21 +65,10 @@ def run_variant(cfg, statements_per_job: list[tuple[str, ...]], name: str) -> di
             job_ids.append(result.job_id or result.rows[0][0])
     for job_id in job_ids:
         rest.wait_state(job_id, {"FINISHED"}, timeout=1800)
-    cpu = process_cpu_seconds(tm_pid) - cpu0
+    cpu = tree_cpu_seconds(tm_pid) - cpu0
     jobs = [rest.job(j) for j in job_ids]
     wall = (max(j["end-time"] for j in jobs) - min(j["start-time"] for j in jobs)) / 1000
     return {"jobs": len(job_ids), "wall_s": wall, "tm_cpu_s": cpu}
-
-
-def _java_pid(pid: int) -> int:
-    """The TaskManager's JVM under its launcher script."""
-    from pathlib import Path
-
-    while True:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        if not children or "java" in Path(f"/proc/{pid}/comm").read_text():
-            return pid
-        pid = int(children[0])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -143,6 +143,10 @@ class FlinkRest(_Rest):
     def job(self, job_id: str) -> dict:
         return self._get(f"/jobs/{job_id}")
 
+    def checkpoint_config(self, job_id: str) -> dict:
+        """The job's checkpointing settings (`interval` in ms, `mode`, ...)."""
+        return self._get(f"/jobs/{job_id}/checkpoints/config")
+
     def exceptions(self, job_id: str) -> str | None:
         """The newest failure of a job as one line (class name kept, package dropped)."""
         entries = (self._get(f"/jobs/{job_id}/exceptions").get("exceptionHistory") or {}).get("entries") or []

@@ -7,7 +7,8 @@ import json
 import os
 from collections import Counter
 
-from benchmarks.e2e import EVENT_BYTES, account, expected_outputs, make_rows, percentiles, tree_cpu_seconds
+from benchmarks.cpu import tree_cpu_seconds
+from benchmarks.e2e import EVENT_BYTES, account, expected_outputs, make_rows, percentiles
 from filters.loader import load_pipeline
 from pipeline.paths import FILTERS_FILE
 
