@@ -7,7 +7,7 @@ value: passwords and API keys are `${file:...}` (Kafka's FileConfigProvider, use
 
 The local builder runs the open-source Debezium PostgreSQL connector and reproduces any seed variant's
 record shape. Its default (`local-v2-debezium`) is the shape the local pipeline has always produced:
-ExtractNewRecordState unwraps the envelope and adds `__op`, `__table`, `__ts_ms`; deletes are rewritten
+ExtractNewRecordState unwraps the envelope and adds `__op`, `__table`, `__ts_ms`, `__lsn`; deletes are rewritten
 as the old row with `__deleted: "true"` (no tombstones); RegexRouter sends the table's topic to
 raw-business-events; JSON without embedded schemas.
 
@@ -68,7 +68,7 @@ CLOUD_PLACEHOLDERS: dict[str, str] = {
 _REFERENCE = re.compile(r"^\$\{(?:file|env):[^}]+\}$")  # Kafka ConfigProvider syntax
 _ENV_PLACEHOLDER = re.compile(r"^\$\{env:([A-Z][A-Z0-9_]*)\}$")
 _SECRET_WORDS = ("password", "secret", "api.key", "sasl.jaas", "credentials")
-_FIELD_ORDER = ("__op", "__table", "__ts_ms", "__deleted")
+_FIELD_ORDER = ("__op", "__table", "__ts_ms", "__deleted", "__lsn")
 
 
 def env_placeholder(variable: str) -> str:
@@ -230,6 +230,8 @@ def v2_debezium_config(t: ConnectorTarget) -> dict[str, str]:
     https://docs.confluent.io/cloud/current/connectors/transforms/extractnewrecordstate.html .
     `after.state.only=false` so that our own ExtractNewRecordState sees the envelope (the connector's internal
     flattening is what `after.state.only` switches on; its default is unverified, so it is set explicitly).
+    `lsn` in `add.fields` (→ `__lsn`, the source block's WAL position) is our addition for the low-latency
+    delivery mode; that the managed connector accepts it is unverified (it is a plain Debezium source field).
     `delete.tombstone.handling.mode` is the Debezium 2.5+/3.x name: the V2 page links the Debezium 3.2
     reference, but the engine version is unverified. The field set and the SQL pairing rest on the seed only.
     """
@@ -245,7 +247,7 @@ def v2_debezium_config(t: ConnectorTarget) -> dict[str, str]:
         "after.state.only": "false",
         "transforms": f"{alias},{ROUTE_ALIAS}",
         f"transforms.{alias}.type": EXTRACT_NEW_RECORD_STATE,
-        f"transforms.{alias}.add.fields": "op,table,ts_ms",
+        f"transforms.{alias}.add.fields": "op,table,ts_ms,lsn",
         f"transforms.{alias}.delete.tombstone.handling.mode": "rewrite",
         **_route(t, TOPIC_REGEX_ROUTER),
     }
@@ -272,7 +274,7 @@ def debezium_config(t: ConnectorTarget) -> dict[str, str]:
         **_json_converters(),
         "transforms": f"{alias},{ROUTE_ALIAS}",
         f"transforms.{alias}.type": EXTRACT_NEW_RECORD_STATE,
-        f"transforms.{alias}.add.fields": "op,table,ts_ms",
+        f"transforms.{alias}.add.fields": "op,table,ts_ms,lsn",
         f"transforms.{alias}.delete.tombstone.handling.mode": "drop",
         **_route(t, REGEX_ROUTER),
     }
@@ -305,7 +307,7 @@ def cdc_source_fixed_config(t: ConnectorTarget) -> dict[str, str]:
         "after.state.only": "false",
         "transforms": f"{alias},{ROUTE_ALIAS}",
         f"transforms.{alias}.type": EXTRACT_NEW_RECORD_STATE,
-        f"transforms.{alias}.add.fields": "op,table,ts_ms",
+        f"transforms.{alias}.add.fields": "op,table,ts_ms,lsn",
         f"transforms.{alias}.delete.handling.mode": "drop",
         f"transforms.{alias}.drop.tombstones": "true",
         **_route(t, TOPIC_REGEX_ROUTER),
@@ -340,9 +342,9 @@ def cdc_source_basic_config(t: ConnectorTarget) -> dict[str, str]:
 
 #: ExtractNewRecordState options per reproduced seed variant (Debezium 3.6.1, the local stack's version)
 _LOCAL_EXTRACT: dict[str, dict[str, str]] = {
-    V2_DEBEZIUM.name: {"add.fields": "op,table,ts_ms", "delete.tombstone.handling.mode": "rewrite"},
-    DEBEZIUM.name: {"add.fields": "op,table,ts_ms", "delete.tombstone.handling.mode": "drop"},
-    CDC_SOURCE_FIXED.name: {"add.fields": "op,table,ts_ms", "delete.tombstone.handling.mode": "drop"},
+    V2_DEBEZIUM.name: {"add.fields": "op,table,ts_ms,lsn", "delete.tombstone.handling.mode": "rewrite"},
+    DEBEZIUM.name: {"add.fields": "op,table,ts_ms,lsn", "delete.tombstone.handling.mode": "drop"},
+    CDC_SOURCE_FIXED.name: {"add.fields": "op,table,ts_ms,lsn", "delete.tombstone.handling.mode": "drop"},
     # flat after-state, no fields: what after.state.only produces on the managed basic connector
     CDC_SOURCE_BASIC.name: {"delete.tombstone.handling.mode": "drop"},
 }

@@ -11,6 +11,10 @@ Pure data and pure checks, no I/O. Each variant declares what its raw-business-e
 | postgres-cdc-source-*-fixed.json                | yes                   | __op, __table, __ts_ms                | business-events-routing-confluent-cloud.sql         |
 | postgres-cdc-source-*.json (basic)              | no                    | none                                  | business-events-routing-confluent-cloud-no-op.sql   |
 
+Every variant with ExtractNewRecordState also adds `__lsn` (the change's WAL position, `add.fields=...,lsn`),
+which the seed does not: the low-latency delivery mode drops duplicates by id + `__lsn` (pipeline/delivery.py).
+The basic variant cannot add it, so low-latency is refused behind it.
+
 The local variants run the open-source Debezium connector on the local Kafka Connect and reproduce each
 seed variant's record shape; `local` (= `local-v2-debezium`) is the default and the shape the local
 pipeline has always produced. All local variants share the connector name, slot, publication and topic
@@ -34,7 +38,7 @@ PG_CDC_SOURCE_V2 = "PostgresCdcSourceV2"  # Confluent Cloud managed V2 (plugin n
 PG_CDC_SOURCE = "PostgresCdcSource"  # Confluent Cloud managed V1 (end of life 2026-03-31 per docs.confluent.io)
 DEBEZIUM_PG = "io.debezium.connector.postgresql.PostgresConnector"  # open-source Debezium
 
-CdcField = Literal["__op", "__table", "__ts_ms", "__deleted"]
+CdcField = Literal["__op", "__table", "__ts_ms", "__deleted", "__lsn"]
 #: the fields whose presence the filters' `cdcMetadata: true` relies on (`__deleted` is extra)
 METADATA_FIELDS: tuple[CdcField, ...] = ("__op", "__table", "__ts_ms")
 
@@ -70,6 +74,11 @@ class Variant:
         return all(f in self.cdc_fields for f in METADATA_FIELDS)
 
     @property
+    def carries_lsn(self) -> bool:
+        """True when every record carries `__lsn` (the low-latency delivery mode's duplicate key needs it)."""
+        return "__lsn" in self.cdc_fields
+
+    @property
     def local(self) -> bool:
         return self.seed_file is None
 
@@ -82,7 +91,7 @@ V2_DEBEZIUM = Variant(
     seed_file="postgres-cdc-source-v2-debezium-business-events-confluent-cloud.json",
     connector_class=PG_CDC_SOURCE_V2,
     managed=True,
-    cdc_fields=("__op", "__table", "__ts_ms", "__deleted"),
+    cdc_fields=("__op", "__table", "__ts_ms", "__deleted", "__lsn"),
     deletes="rewritten",
     sql_file=CONFLUENT_SQL,
     recommendation="Most Recommended",
@@ -95,7 +104,7 @@ DEBEZIUM = Variant(
     # the open-source class runs on a self-managed Kafka Connect worker connected to Confluent Cloud Kafka
     # (the worker's own properties hold the Kafka credentials); the seed: "Open-source Debezium connector"
     managed=False,
-    cdc_fields=("__op", "__table", "__ts_ms"),
+    cdc_fields=("__op", "__table", "__ts_ms", "__lsn"),
     deletes="dropped",
     sql_file=CONFLUENT_SQL,
     recommendation="Currently Used",
@@ -106,7 +115,7 @@ CDC_SOURCE_FIXED = Variant(
     seed_file="postgres-cdc-source-business-events-confluent-cloud-fixed.json",
     connector_class=PG_CDC_SOURCE,
     managed=True,
-    cdc_fields=("__op", "__table", "__ts_ms"),
+    cdc_fields=("__op", "__table", "__ts_ms", "__lsn"),
     deletes="dropped",
     sql_file=CONFLUENT_SQL,
     recommendation="Recommended",

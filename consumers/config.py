@@ -2,7 +2,8 @@
 
 The environment variables are the seed's: KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC, CONSUMER_GROUP_ID,
 KAFKA_API_KEY, KAFKA_API_SECRET (SASL_SSL + PLAIN when the key is set), plus a few optional ones of ours
-(KAFKA_SSL_CA_LOCATION, KAFKA_DLQ_TOPIC, PROCESSED_OUTPUT, PROCESSING_DELAY_MS, CONSUMER_SESSION_TIMEOUT_MS).
+(KAFKA_SSL_CA_LOCATION, KAFKA_DLQ_TOPIC, PROCESSED_OUTPUT, PROCESSING_DELAY_MS, CONSUMER_SESSION_TIMEOUT_MS,
+DELIVERY_MODE, DEDUP_STORE).
 
 The security settings come from the project's one Kafka connection model (`pipeline.kafka_connection`).
 The API key and secret are `SecretStr`: they only leave the model inside the librdkafka configuration
@@ -16,11 +17,12 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import SecretStr, ValidationError
 
 from pipeline.base import StrictModel
+from pipeline.delivery import DeliveryMode, delivery_mode
 from pipeline.errors import ConfigError
 from pipeline.kafka_connection import KafkaConnection
 
@@ -37,6 +39,10 @@ ENV_DLQ_TOPIC = "KAFKA_DLQ_TOPIC"
 ENV_PROCESSED_OUTPUT = "PROCESSED_OUTPUT"
 ENV_DELAY = "PROCESSING_DELAY_MS"
 ENV_SESSION_TIMEOUT = "CONSUMER_SESSION_TIMEOUT_MS"
+#: exactly-once (read_committed) or low-latency (read_uncommitted + the duplicate filter): pipeline/delivery.py
+ENV_DELIVERY_MODE = "DELIVERY_MODE"
+#: the low-latency mode's SQLite file of processed (id, __lsn) keys (default: <consumer>-seen.sqlite here)
+ENV_DEDUP_STORE = "DEDUP_STORE"
 
 _TOPIC_RE = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 _HOST_PORT_RE = re.compile(r"^[^\s:,]+:\d{1,5}$")
@@ -64,7 +70,8 @@ class ConsumerSpec:
     def environment(self, *, bootstrap_servers: str | None = None, topic: str | None = None,
                     group_id: str | None = None, processed_output: str | Path | None = None,
                     api_key: str | SecretStr | None = None, api_secret: str | SecretStr | None = None,
-                    ssl_ca_location: str | Path | None = None, dlq_topic: str | None = None) -> dict[str, str]:
+                    ssl_ca_location: str | Path | None = None, dlq_topic: str | None = None,
+                    delivery_mode: str | None = None, dedup_store: str | Path | None = None) -> dict[str, str]:
         """Environment variables to add to the process environment (only those that are given).
 
         Secrets are unwrapped here because a child process can only receive text; do not log the result.
@@ -78,6 +85,8 @@ class ConsumerSpec:
             ENV_API_SECRET: api_secret.get_secret_value() if isinstance(api_secret, SecretStr) else api_secret,
             ENV_SSL_CA: None if ssl_ca_location is None else str(ssl_ca_location),
             ENV_DLQ_TOPIC: dlq_topic,
+            ENV_DELIVERY_MODE: delivery_mode,
+            ENV_DEDUP_STORE: None if dedup_store is None else str(dedup_store),
         }
         return {k: v for k, v in values.items() if v is not None}
 
@@ -95,6 +104,13 @@ class ConsumerSettings(StrictModel):
     processed_output: Path | None = None
     processing_delay_ms: int = 0
     session_timeout_ms: int = 10_000
+    delivery_mode: Literal["exactly-once", "low-latency"] = "exactly-once"
+    #: where the low-latency mode remembers processed (id, __lsn) keys; None in exactly-once
+    dedup_store: Path | None = None
+
+    @property
+    def mode(self) -> DeliveryMode:
+        return delivery_mode(self.delivery_mode)
 
     @property
     def security_protocol(self) -> str:
@@ -139,6 +155,11 @@ class ConsumerSettings(StrictModel):
                               fix=f"point {ENV_SSL_CA} at the PEM file of the brokers' CA")
 
         output = get(ENV_PROCESSED_OUTPUT)
+        mode = delivery_mode(get(ENV_DELIVERY_MODE), where=ENV_DELIVERY_MODE)
+        store = get(ENV_DEDUP_STORE)
+        if store and not mode.deduplicates:
+            raise ConfigError(f"{ENV_DEDUP_STORE} is set but {ENV_DELIVERY_MODE} is {mode.name} (only low-latency "
+                              "drops duplicates)", fix=f"set {ENV_DELIVERY_MODE}=low-latency or unset {ENV_DEDUP_STORE}")
         try:
             return cls(
                 consumer=spec.name,
@@ -152,6 +173,8 @@ class ConsumerSettings(StrictModel):
                 processed_output=Path(output) if output else None,
                 processing_delay_ms=_non_negative_int(environ, ENV_DELAY, 0),
                 session_timeout_ms=_non_negative_int(environ, ENV_SESSION_TIMEOUT, 10_000, minimum=1000),
+                delivery_mode=mode.name,
+                dedup_store=(Path(store) if store else Path(f"{spec.name}-seen.sqlite")) if mode.deduplicates else None,
             )
         except ValidationError as err:  # pragma: no cover - every field is checked above
             first = err.errors()[0]
@@ -166,14 +189,15 @@ class ConsumerSettings(StrictModel):
                                     ca_location=None if self.ssl_ca_location is None else str(self.ssl_ca_location))
 
     def consumer_config(self) -> dict[str, Any]:
-        """librdkafka consumer settings: manual commits after processing, committed reads only. Holds secrets."""
+        """librdkafka consumer settings: manual commits after processing; committed reads only in exactly-once,
+        every record as soon as it is written in low-latency (duplicates are dropped by key). Holds secrets."""
         return self.connection().librdkafka(**{
             "group.id": self.group_id,
             "client.id": f"{self.consumer}-consumer",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
             "enable.auto.offset.store": False,
-            "isolation.level": "read_committed",
+            "isolation.level": self.mode.isolation_level,
             "session.timeout.ms": self.session_timeout_ms,
             "heartbeat.interval.ms": max(300, self.session_timeout_ms // 4),
             # partitions added to a filtered topic are picked up within seconds, not librdkafka's 5 minutes
@@ -206,6 +230,9 @@ class ConsumerSettings(StrictModel):
             "ssl_ca_location": None if self.ssl_ca_location is None else str(self.ssl_ca_location),
             "processed_output": None if self.processed_output is None else str(self.processed_output),
             "processing_delay_ms": self.processing_delay_ms,
+            "delivery_mode": self.delivery_mode,
+            "isolation_level": self.mode.isolation_level,
+            "dedup_store": None if self.dedup_store is None else str(self.dedup_store),
         }
 
 

@@ -1,8 +1,8 @@
 """Parse a filtered-topic record into a `BusinessEvent`, or say in one phrase why it is malformed.
 
 A record value is the flat JSON of the data contract: `id, event_name, event_type, created_date,
-saved_date, event_data` (the JSONB as a JSON *string*), plus `__op, __table, __ts_ms, __deleted` when the
-connector adds CDC metadata. `event_data` holds `{eventHeader, eventBody: {entities: [...]}}`; each entity
+saved_date, event_data` (the JSONB as a JSON *string*), plus `__op, __table, __ts_ms, __deleted, __lsn` when
+the connector adds CDC metadata. `event_data` holds `{eventHeader, eventBody: {entities: [...]}}`; each entity
 has `entityType`, `entityId` and `updatedAttributes.<group>` with the entity's attributes.
 
 Malformed (goes to the dead-letter topic): no value, value not UTF-8/JSON/an object, `id` or `event_name`
@@ -81,6 +81,8 @@ class BusinessEvent:
     deleted: bool | None
     header: dict[str, Any]
     entities: tuple[Entity, ...]
+    #: the change's WAL position (`__lsn`); with `id` the key the low-latency mode drops duplicates by
+    lsn: int | None = None
 
     def entities_of(self, types: tuple[str, ...]) -> list[Entity]:
         wanted = {t.lower() for t in types}
@@ -103,6 +105,7 @@ def _optional_text(raw: Any) -> str | None:
 
 
 def _ts_ms(raw: Any) -> int | None:
+    """A whole number field (`__ts_ms`, `__lsn`) as int; anything else None."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
@@ -182,6 +185,7 @@ def parse_value(raw: bytes | str | None) -> BusinessEvent:
         deleted=_deleted(value.get("__deleted")),
         header=header,
         entities=entities,
+        lsn=_ts_ms(value.get("__lsn")),
     )
 
 

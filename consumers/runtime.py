@@ -9,6 +9,11 @@ A malformed record is produced unchanged to the dead-letter topic (`<topic>.dlq`
 source coordinates in headers, then counts as done. If that produce fails, the consumer seeks back to the
 record and retries with backoff: nothing after it on its partition is committed until it is dead-lettered.
 
+In the low-latency delivery mode (DELIVERY_MODE=low-latency) the consumer reads uncommitted records and
+drops a record whose (id, __lsn) it has processed before (consumers/dedup.py); the keys are made durable
+before the offsets are committed, so the filter holds across a restart. A record without `__lsn` has no
+such key and is processed (the deploy refuses low-latency behind a connector that adds none).
+
 SIGTERM / SIGINT: the current event is finished, pending offsets are committed, the consumer leaves its group
 (close) and the process exits 0. Configuration errors exit 1 with one line on stderr; crashes exit 2.
 """
@@ -28,6 +33,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from consumers.config import ConsumerSettings, ConsumerSpec
+from consumers.dedup import SeenKeys
 from consumers.events import MalformedEvent, parse_value
 from consumers.output import JsonLog, ProcessedOutput, ProcessedRecord, now_ms
 from pipeline.cli import run_cli
@@ -100,7 +106,8 @@ class ConsumerApp:
 
     def __init__(self, spec: ConsumerSpec, settings: ConsumerSettings, *, consumer: Any, producer: Any,
                  log: JsonLog, output: ProcessedOutput | None = None, stop: threading.Event | None = None,
-                 ensure_dlq: Callable[[], Any] | None = None, monotonic: Callable[[], float] = time.monotonic):
+                 ensure_dlq: Callable[[], Any] | None = None, monotonic: Callable[[], float] = time.monotonic,
+                 seen: SeenKeys | None = None):
         self.spec, self.settings = spec, settings
         self.consumer, self.producer = consumer, producer
         self.log, self.output = log, output
@@ -117,6 +124,8 @@ class ConsumerApp:
         self._backoff = 0.0
         self.processed = 0
         self.dead_lettered = 0
+        self.seen = seen
+        self.duplicates = 0
 
     # ---- construction -------------------------------------------------------------------------------
 
@@ -134,8 +143,10 @@ class ConsumerApp:
             producer = Producer({**settings.producer_config(), "error_cb": client_error, "logger": client_logs})
         except KafkaException as err:
             raise ConfigError(f"invalid Kafka client configuration: {err.args[0]}") from None
+        seen = SeenKeys(settings.dedup_store) if settings.dedup_store is not None else None
         return cls(spec, settings, consumer=consumer, producer=producer, log=log, output=output, stop=stop,
-                   ensure_dlq=lambda: ensure_dlq_topic(settings, error_cb=client_error, logger=client_logs))
+                   ensure_dlq=lambda: ensure_dlq_topic(settings, error_cb=client_error, logger=client_logs),
+                   seen=seen)
 
     def request_stop(self, signum: int | None = None, frame: Any = None) -> None:
         """Signal-handler safe: only sets flags (no I/O)."""
@@ -164,7 +175,8 @@ class ConsumerApp:
             raise
         self._shutdown()
         self.log.info("consumer stopped", signal=self.stop_signal, processed=self.processed,
-                      dead_lettered=self.dead_lettered, committed=self._committed_view())
+                      dead_lettered=self.dead_lettered, duplicates_dropped=self.duplicates,
+                      committed=self._committed_view())
         return 0
 
     def handle(self, msg: Any) -> None:
@@ -178,6 +190,13 @@ class ConsumerApp:
         except Exception as err:  # a handler bug on one record must not block the partition
             self._malformed(msg, f"handler failed: {type(err).__name__}: {err}")
             return
+        key = None if self.seen is None or event.lsn is None else (event.id, event.lsn)
+        if key is not None and self.seen.seen(*key):
+            self.duplicates += 1
+            self.log.info("duplicate dropped", id=event.id, lsn=event.lsn, topic=msg.topic(),
+                          partition=msg.partition(), offset=msg.offset())
+            self._done(msg)
+            return
         if self.settings.processing_delay_ms:
             time.sleep(self.settings.processing_delay_ms / 1000)  # not interruptible: finish the event
         processed_at = now_ms()
@@ -189,6 +208,8 @@ class ConsumerApp:
             self.output.write(ProcessedRecord(id=event.id, consumer=self.spec.name, topic=msg.topic(),
                                               partition=msg.partition(), offset=msg.offset(),
                                               processed_at_ms=processed_at, ts_ms=event.ts_ms))
+        if key is not None:
+            self.seen.add(*key, at_ms=processed_at)
         self.processed += 1
         self._done(msg)
 
@@ -258,6 +279,8 @@ class ConsumerApp:
     def commit(self, only: Iterable[Key] | None = None) -> bool:
         """Synchronously commit pending offsets (of `only` partitions); True when nothing is left pending."""
         wanted = None if only is None else set(only)
+        if self.seen is not None:
+            self.seen.commit()  # keys first: an offset is never committed ahead of the keys behind it
         offsets = [TopicPartition(t, p, o) for (t, p), o in self._pending.items() if wanted is None or (t, p) in wanted]
         self._last_commit = self.monotonic()
         if not offsets:
@@ -329,6 +352,11 @@ class ConsumerApp:
             self.log.error("closing the consumer failed", error=str(err))
         if self.output is not None:
             self.output.close()
+        if self.seen is not None:
+            try:
+                self.seen.close()
+            except Exception as err:
+                self.log.error("closing the duplicate filter failed", error=str(err))
 
 
 def _run(spec: ConsumerSpec, environ: Mapping[str, str]) -> int:

@@ -31,7 +31,9 @@ def _local(cfg: LocalSettings) -> Environment:
 
     state = state_dir()
     connect = LocalConnect(cfg.connect_url)
-    routing = LocalFlinkJobs(cfg.sql_gateway_url, cfg.flink_rest_url, state / "flink", cfg.kafka.bootstrap_servers)
+    mode = cfg.delivery
+    routing = LocalFlinkJobs(cfg.sql_gateway_url, cfg.flink_rest_url, state / "flink", cfg.kafka.bootstrap_servers,
+                             delivery_guarantee=mode.sink_guarantee)
 
     def connector_config(variant_name: str | None = None) -> tuple[str, dict[str, str]]:
         secrets = write_connect_secrets(state / "secrets", cfg.database.password.get_secret_value())
@@ -44,10 +46,11 @@ def _local(cfg: LocalSettings) -> Environment:
         database=PostgresDatabase(cfg.database),
         connect=connect,
         routing=routing,
-        kafka=KafkaClients(cfg.kafka),
+        kafka=KafkaClients(cfg.kafka, mode.isolation_level),
         rollout_store=FileRolloutStore(state / "flink" / "deployments"),
         infrastructure=LocalInfrastructure(LocalStack(cfg.database)),
-        consumers=LocalConsumerFleet(state / "consumers", cfg.kafka),
+        consumers=LocalConsumerFleet(state / "consumers", cfg.kafka, mode),
+        delivery=mode,
         schema_registry=None,
         activity=FileActivityMeter(api_activity_file()),
         connector_config=connector_config,
@@ -114,10 +117,12 @@ def _cloud(cfg: CloudSettings) -> Environment:
                                   user_variable="CDC_DB_USER / CDC_DB_PASSWORD (or CDC_DB_SECRET_ARN)"),
         connect=connect,
         routing=routing,
-        kafka=KafkaClients(cfg.kafka),
+        # Confluent Cloud statements are always exactly-once: low-latency changes only how they are read
+        kafka=KafkaClients(cfg.kafka, cfg.delivery.isolation_level),
         rollout_store=PrefectVariableRolloutStore(cfg.name),
         infrastructure=aurora,
-        consumers=LocalConsumerFleet(state_dir() / f"consumers-{cfg.name}", cfg.kafka),
+        consumers=LocalConsumerFleet(state_dir() / f"consumers-{cfg.name}", cfg.kafka, cfg.delivery),
+        delivery=cfg.delivery,
         schema_registry=registry,
         activity=CloudWatchActivityMeter.from_settings(cfg.aws),
         connector_config=connector_config,

@@ -19,8 +19,10 @@ from pipeline.polling import holds_within, poll_until
 
 
 class KafkaClients:
-    def __init__(self, connection: KafkaConnection):
+    def __init__(self, connection: KafkaConnection, isolation_level: str = "read_committed"):
         self.connection = connection
+        #: how `watch` reads the filtered topics: as the delivery mode's consumers do
+        self.isolation_level = isolation_level
 
     @property
     def bootstrap(self) -> str:
@@ -120,7 +122,7 @@ class KafkaClients:
                    last=lambda: f"{seen[0] if seen[0] is not None else '?'} records behind")
 
     def watch(self, topic: str) -> TopicWatcher:
-        return TopicWatcher(self.connection, topic)
+        return TopicWatcher(self.connection, topic, self.isolation_level)
 
     def produce_json(self, topic: str, events: Iterable[dict], key_field: str = "id") -> int:
         producer = Producer(self.connection.librdkafka(**{"linger.ms": 5, "enable.idempotence": True}))
@@ -192,10 +194,11 @@ def without_meta(record: dict) -> dict:
 class TopicWatcher:
     """Reads a topic from the end offsets pinned at construction: nothing older is read, nothing newer missed."""
 
-    def __init__(self, connection: KafkaConnection, topic: str):
+    def __init__(self, connection: KafkaConnection, topic: str, isolation_level: str = "read_committed"):
         self.topic = topic
         self.consumer = Consumer(connection.librdkafka(**{"group.id": "cdc-watcher", "enable.auto.commit": False,
-                                                          "auto.offset.reset": "earliest"}))
+                                                          "auto.offset.reset": "earliest",
+                                                          "isolation.level": isolation_level}))
         meta = self.consumer.list_topics(topic, timeout=10).topics[topic]
         if meta.error is not None:
             self.consumer.close()

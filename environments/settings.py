@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError
 from environments.aws.credentials import AwsSettings
 from pipeline.base import StrictModel
 from pipeline.database_settings import DatabaseSettings
+from pipeline.delivery import DeliveryMode, delivery_mode
 from pipeline.errors import ConfigError
 from pipeline.kafka_connection import KafkaConnection
 
@@ -33,6 +34,12 @@ class _Common(StrictModel):
     raw_topic_partitions: int = 3
     #: which connector variant captures changes (connectors/variants.py)
     connector_variant: str = "local"
+    #: CDC_DELIVERY_MODE: exactly-once or low-latency (pipeline/delivery.py)
+    delivery_mode: Literal["exactly-once", "low-latency"] = "exactly-once"
+
+    @property
+    def delivery(self) -> DeliveryMode:
+        return delivery_mode(self.delivery_mode)
 
 
 class LocalSettings(_Common):
@@ -124,6 +131,7 @@ CLOUD_OPTIONAL: dict[str, tuple[str, str]] = {
     "CDC_KAFKA_SSL_CA_LOCATION": ("kafka", "ssl_ca_location"),
     "CDC_RAW_TOPIC_PARTITIONS": ("", "raw_topic_partitions"),
     "CDC_CONNECTOR_VARIANT": ("", "connector_variant"),
+    "CDC_DELIVERY_MODE": ("", "delivery_mode"),
 }
 
 
@@ -231,6 +239,7 @@ def load_local_settings(environ=None) -> LocalSettings:
         flink_rest_url=f"http://127.0.0.1:{ports['flink']}",
         sql_gateway_url=f"http://127.0.0.1:{ports['sql_gateway']}",
         connector_variant=environ.get("CDC_CONNECTOR_VARIANT", "local"),
+        delivery_mode=delivery_mode(environ.get("CDC_DELIVERY_MODE")).name,
     )
 
 
@@ -263,6 +272,8 @@ def load_cloud_settings(environment: str, environ=None) -> CloudSettings:
         value = _lookup(environment, variable, False, environ)
         if value is not None:
             sections[section][key] = value
+    if "delivery_mode" in sections[""]:
+        sections[""]["delivery_mode"] = delivery_mode(sections[""]["delivery_mode"]).name  # one line if unknown
     if password is not None:
         sections["database"]["password"] = password
     # Aurora is reached over TLS, verified against the RDS CA bundle (environments/aws/aurora.py says where)

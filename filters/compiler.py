@@ -168,10 +168,10 @@ def compile_job(
     source_columns = [(c, "STRING") for c in EVENT_COLUMNS] + (list(_CDC_SOURCE_COLUMNS) if cdc else [])
     sink_columns = [(c, "STRING") for c in EVENT_COLUMNS] + [("__op", "STRING"), ("__table", "STRING")]
     if cdc:
-        sink_columns += [("__ts_ms", "BIGINT"), ("__deleted", "STRING")]
+        sink_columns += [("__ts_ms", "BIGINT"), ("__deleted", "STRING"), ("__lsn", "BIGINT")]
     select: list[object] = list(EVENT_COLUMNS)
     if cdc:
-        select += ["__op", "__table", "__ts_ms", "__deleted"]
+        select += ["__op", "__table", "__ts_ms", "__deleted", "__lsn"]
     else:
         # The connector without ExtractNewRecordState reports no metadata; every event is an insert.
         select += [(quote_string("c"), "__op"), (quote_string(SOURCE_TABLE_NAME), "__table")]
@@ -242,7 +242,7 @@ def _one_line(text: str) -> str:
 def _dialect_title(dialect: Dialect, cdc: bool) -> str:
     base = "Confluent Cloud for Apache Flink" if dialect == "confluent" else "open-source Apache Flink 2.x (Kafka connector)"
     if cdc:
-        return base + ", with CDC metadata (__op, __table, __ts_ms, __deleted) from the connector"
+        return base + ", with CDC metadata (__op, __table, __ts_ms, __deleted, __lsn) from the connector"
     return base + ", without CDC metadata (every event is taken as an insert)"
 
 

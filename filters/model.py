@@ -54,7 +54,7 @@ Operation = Literal["c", "u", "d", "r"]
 
 #: flat columns a filter may name and the type each holds: the raw record's fields (one home:
 #: pipeline.business_events) except event_data, reached by JSON path, and __deleted, implied by __op 'd'
-FLAT_COLUMNS: dict[str, str] = {c: t for c, t in RAW_FIELD_TYPES.items() if c not in ("event_data", "__deleted")}
+FLAT_COLUMNS: dict[str, str] = {c: t for c, t in RAW_FIELD_TYPES.items() if c not in ("event_data", "__deleted", "__lsn")}
 #: columns only present when the connector adds CDC metadata (ExtractNewRecordState)
 CDC_COLUMNS = frozenset({"__op", "__table", "__ts_ms"})
 

@@ -52,8 +52,9 @@ def deploy_pipeline(environment: str = "local", apply_infrastructure: bool = Fal
     }
     total = time.monotonic() - t_all
     timings.append(("total", f"{total:.1f}s"))
-    publish_summary("deploy-pipeline", f"deploy-pipeline ({environment})", timings)
-    print(f"deploy-pipeline ({environment}) green in {total:.1f}s: " + ", ".join(f"{k} {v}" for k, v in timings[:-1]))
+    mode = results["smoke-test"].get("delivery_mode", "?")
+    publish_summary("deploy-pipeline", f"deploy-pipeline ({environment}, {mode})", timings)
+    print(f"deploy-pipeline ({environment}, delivery mode {mode}) green in {total:.1f}s: " + ", ".join(f"{k} {v}" for k, v in timings[:-1]))
     return {"timings": dict(timings), "steps": results}
 
 

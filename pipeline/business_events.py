@@ -15,11 +15,12 @@ from pipeline.paths import SAMPLES_DIR
 
 TABLE = "business_events"
 COLUMNS = ("id", "event_name", "event_type", "created_date", "saved_date", "event_data")
-#: the fields a CDC-metadata connector variant adds to each raw record
-CDC_FIELDS = ("__op", "__table", "__ts_ms", "__deleted")
+#: the fields a CDC-metadata connector variant adds to each raw record (`__lsn`: the change's WAL position,
+#: with the id the key the low-latency delivery mode drops duplicates by; pipeline/delivery.py)
+CDC_FIELDS = ("__op", "__table", "__ts_ms", "__deleted", "__lsn")
 #: every field of a raw-business-events record and the JSON type it holds (event_data: the JSONB as text)
 RAW_FIELD_TYPES: dict[str, str] = {**{c: "string" for c in COLUMNS}, "__op": "string", "__table": "string",
-                                   "__ts_ms": "number", "__deleted": "string"}
+                                   "__ts_ms": "number", "__deleted": "string", "__lsn": "number"}
 
 SCHEMA_DDL = (
     """CREATE TABLE IF NOT EXISTS business_events (

@@ -15,6 +15,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from pipeline.delivery import DEFAULT as DEFAULT_DELIVERY
+from pipeline.delivery import DeliveryMode
+
 if TYPE_CHECKING:
     from datetime import datetime
 
@@ -211,6 +214,8 @@ class Environment:
     rollout_store: RolloutStore
     infrastructure: Infrastructure
     consumers: ConsumerFleet
+    #: how the filtered topics are delivered and read (pipeline/delivery.py)
+    delivery: DeliveryMode = DEFAULT_DELIVERY
     schema_registry: SchemaRegistry | None = None  # only where tables are typed by a registry
     #: where the producer API's traffic is counted (None: nowhere this environment can read)
     activity: ActivityMeter | None = None

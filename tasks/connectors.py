@@ -10,7 +10,7 @@ from tasks.variant import checked_variant, matching_variant, record_variant
 
 @task(name="register-connector", **TRANSIENT_RETRIES)
 def register_connector_task(cfg: Settings) -> dict:
-    checked_variant(cfg.connector_variant)
+    checked_variant(cfg.connector_variant, mode=cfg.delivery)
     with environment(cfg) as env:
         variant = matching_variant(env, cfg.connector_variant)
         name, config = env.connector_config()

@@ -17,7 +17,8 @@ from tasks.variant import checked_variant, matching_variant
 @task(name="compile-routing-job")
 def compile_routing_job(cfg: Settings, filters_file: str | None = None) -> CompiledJob:
     path = Path(filters_file) if filters_file else FILTERS_FILE
-    checked_variant(cfg.connector_variant, path)  # filters needing __op behind a variant without it: refused
+    # filters needing __op, or low-latency needing __lsn, behind a variant without it: refused
+    checked_variant(cfg.connector_variant, path, cfg.delivery)
     with environment(cfg) as env:
         matching_variant(env, cfg.connector_variant)  # never route for a shape the connector does not write
         return routing_job(env.routing, path)

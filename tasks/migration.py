@@ -21,6 +21,7 @@ from pipeline.paths import FILTERS_FILE, display
 from pipeline.ports import Environment
 from pipeline.smoke import run_smoke
 from tasks.env import Settings, environment
+from pipeline.delivery import check_mode_fits
 from tasks.variant import as_run_by, record_variant, recorded_variant
 
 
@@ -95,6 +96,7 @@ def build_switch(env: Environment, cfg: Settings, target_name: str, filters_file
         source = as_run_by(env, pending.source)  # an interrupted migration: continue it from its record
     else:
         source = running_variant(env, cfg)
+    check_mode_fits(env.delivery, target.name, target.carries_lsn)  # low-latency needs __lsn after the switch
     if env.kind != "local" and not target.managed:
         raise ConfigError(f"connector variant {target.name} runs on a self-managed Connect worker",
                           fix="migrate to v2-debezium, cdc-source-fixed or cdc-source-basic")

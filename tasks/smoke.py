@@ -17,12 +17,14 @@ def smoke_test_task(cfg: Settings) -> dict:
         result = run_smoke(env, pipeline)
     rows = report_rows(result, pipeline)
     create_table_artifact(key="smoke-test", table=rows,
-                          description=f"smoke test {result.run}: per-route counts and commit->consumer latency (ms)")
+                          description=f"smoke test {result.run}, delivery mode {result.mode}: per-route counts and "
+                                      "commit->consumer latency (ms)")
     log = get_run_logger()
+    log.info("delivery mode %s", result.mode)
     for r in rows:
         log.info("%s: expected %s, in topic %s, processed %s, latency p50 %s ms p95 %s ms max %s ms", r["route"],
                  r["expected"], r["in_topic"], r["processed"], r["latency_p50_ms"], r["latency_p95_ms"], r["latency_max_ms"])
     problems = result.problems()
     if problems:
         raise PipelineError(f"smoke test {result.run} failed: " + "; ".join(problems))
-    return {"run": result.run, "routes": rows}
+    return {"run": result.run, "delivery_mode": result.mode, "routes": rows}

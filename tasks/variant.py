@@ -8,16 +8,20 @@ from pathlib import Path
 from connectors.migration import VARIANT_KEY
 from connectors.variants import Variant, check_compatibility, get_variant, local_variant_for
 from filters.loader import load_pipeline
+from pipeline.delivery import DeliveryMode, check_mode_fits
 from pipeline.errors import ConfigError
 from pipeline.paths import FILTERS_FILE, display
 from pipeline.ports import Environment
 
 
 
-def checked_variant(variant_name: str, filters_file: Path = FILTERS_FILE) -> Variant:
-    """The variant; refused in one line when the filters' cdcMetadata does not match what it captures."""
+def checked_variant(variant_name: str, filters_file: Path = FILTERS_FILE, mode: DeliveryMode | None = None) -> Variant:
+    """The variant; refused in one line when the filters' cdcMetadata does not match what it captures, or when
+    the delivery mode needs a field (`__lsn`) it does not add."""
     variant = get_variant(variant_name)
     check_compatibility(variant, load_pipeline(filters_file).source.cdc_metadata, source=display(filters_file))
+    if mode is not None:
+        check_mode_fits(mode, variant.name, variant.carries_lsn)
     return variant
 
 

@@ -82,10 +82,11 @@ def registry(fake, clock):
 def test_raw_topic_schema_names_every_field_and_allows_more():
     schema = raw_topic_json_schema()
     assert list(schema["properties"]) == ["id", "event_name", "event_type", "created_date", "saved_date",
-                                          "event_data", "__op", "__table", "__ts_ms", "__deleted"]
+                                          "event_data", "__op", "__table", "__ts_ms", "__deleted", "__lsn"]
     assert schema["properties"]["id"] == {"type": "string"}
     assert schema["properties"]["event_data"] == {"oneOf": [{"type": "null"}, {"type": "string"}]}
     assert schema["properties"]["__ts_ms"] == {"oneOf": [{"type": "null"}, {"type": "integer"}]}
+    assert schema["properties"]["__lsn"] == {"oneOf": [{"type": "null"}, {"type": "integer"}]}
     assert schema["additionalProperties"] is True and schema["required"] == ["id"]
 
 

@@ -16,7 +16,7 @@ def test_local_config_unwraps_routes_and_rewrites_deletes():
     assert config["connector.class"] == "io.debezium.connector.postgresql.PostgresConnector"
     assert config["transforms"] == "unwrap,route"
     assert config["transforms.unwrap.type"] == "io.debezium.transforms.ExtractNewRecordState"
-    assert config["transforms.unwrap.add.fields"] == "op,table,ts_ms"
+    assert config["transforms.unwrap.add.fields"] == "op,table,ts_ms,lsn"
     assert config["transforms.unwrap.delete.tombstone.handling.mode"] == "rewrite"
     assert config["transforms.route.replacement"] == "raw-business-events"
     assert config["transforms.route.regex"] == r"^cdc-local\.public\.business_events$"

@@ -29,6 +29,17 @@ def test_problems_name_what_is_missing_and_extra():
     ]
 
 
+def test_low_latency_allows_a_second_copy_in_the_topic_but_never_in_a_consumer():
+    topic = "filtered-loan-created-events"
+    result = SmokeResult("r", expected={topic: Counter({"a": 1, "b": 1})},
+                         delivered={topic: Counter({"a": 2, "b": 1, "z": 1})},
+                         processed={topic: Counter({"a": 1, "b": 2})}, consumers={topic: "loan"}, mode="low-latency")
+    assert result.problems() == [
+        "filtered-loan-created-events (topic): extra or duplicated ['z']",
+        "filtered-loan-created-events (consumer loan): extra or duplicated ['b']",
+    ]
+
+
 def test_latency_summary():
     assert latency_summary([]) == {"p50": None, "p95": None, "max": None}
     values = list(range(1, 101))
