@@ -311,8 +311,9 @@ class KafkaBroker(Engine):
         _write_file(props, self._server_properties(password).encode(), 0o600)
         if not (self.home / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            # `=`: one id in 64 starts with "-", which as a separate argument argparse takes for an option
             proc = subprocess.run(_java("256m", self.home, jars("kafka"), "kafka.tools.StorageTool", "format",
-                                        "-t", cluster_id, "-c", str(props)), capture_output=True, text=True)
+                                        f"--cluster-id={cluster_id}", "-c", str(props)), capture_output=True, text=True)
             if proc.returncode != 0:
                 raise EnvironmentProblem(f"formatting Kafka storage failed: {' '.join((proc.stdout + proc.stderr).split())[-300:]}")
 
