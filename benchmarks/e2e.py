@@ -1,6 +1,7 @@
 """Benchmark: end to end, from a PostgreSQL commit to the record on its filtered topic, on the local pipeline.
 
-    ./run bench e2e [--rates 100,1000,5000] [--seconds 10] [--burst 60000] [--warmup 30000] [--no-deploy]
+    ./run bench e2e [--modes exactly-once,low-latency] [--no-baseline] [--rates 100,1000,5000] [--seconds 10]
+                    [--burst 60000] [--warmup 30000] [--no-deploy]
 
 One run, on the pipeline as deployed (deploy-pipeline on `local` runs first unless --no-deploy), after a
 warm-up that is not measured:
@@ -15,10 +16,16 @@ warm-up that is not measured:
 4. CPU seconds per 1,000 events for each engine's process tree (/proc), and the four consumer apps
    together, per phase.
 
-The consumer reads with the isolation level the deployed delivery mode needs (read_committed for the
-exactly-once sinks). Events are ~1.2 KB: six kinds, four of them routed (filters/filters.yaml), two not.
-Figures go to test-output/bench-e2e.json and test-output/bench-e2e.png (latency percentiles against rate),
-and are printed. Figures, not assertions: record them in docs/figures.md with the command.
+All of it for each delivery mode (--modes; deploy-pipeline with CDC_DELIVERY_MODE set, the stack is left in
+the mode it was configured with), and for the seed as written (benchmarks/seed_baseline.py: default
+connector settings, four separate INSERT jobs, on its own table and topics; --no-baseline skips it). The
+benchmark's consumer reads as the mode's consumers do (read_committed / read_uncommitted). In low-latency a
+topic may legitimately hold a record twice; the consumers' duplicate filter is not in this path (the apps
+are measured by the smoke test and their CPU here).
+
+Events are ~1.2 KB: six kinds, four of them routed (filters/filters.yaml), two not. Figures go to
+test-output/bench-e2e.json and test-output/bench-e2e.png (latency percentiles against rate per mode), and
+are printed. Figures, not assertions: record them in docs/figures.md with the command.
 """
 
 from __future__ import annotations
@@ -150,9 +157,11 @@ def _reader(conf: dict, topics: list[str], ready, stop, count, out) -> None:
 
 # --- the writer ----------------------------------------------------------------------------------------
 
-def write_at_rate(conn, rows: list[dict], rate: float) -> dict[str, float]:
+def write_at_rate(conn, rows: list[dict], rate: float, table: str = "business_events") -> dict[str, float]:
     """Insert rows at `rate` per second, one transaction per tick; id -> commit time."""
-    from pipeline.business_events import INSERT
+    from pipeline.business_events import INSERT, TABLE
+
+    insert = INSERT.replace(TABLE, table, 1)
 
     commits: dict[str, float] = {}
     start, written = time.monotonic(), 0
@@ -161,7 +170,7 @@ def write_at_rate(conn, rows: list[dict], rate: float) -> dict[str, float]:
             due = min(len(rows), int(rate * (time.monotonic() - start)) + 1)
             if due > written:
                 batch = rows[written:due]
-                cur.executemany(INSERT, batch)
+                cur.executemany(insert, batch)
                 conn.commit()
                 at = time.time()
                 commits.update((r["id"], at) for r in batch)
@@ -171,7 +180,7 @@ def write_at_rate(conn, rows: list[dict], rate: float) -> dict[str, float]:
     return commits
 
 
-def write_burst(conn, rows: list[dict]) -> dict[str, float]:
+def write_burst(conn, rows: list[dict], table: str = "business_events") -> dict[str, float]:
     """COPY the rows, COPY_BATCH per transaction, as fast as PostgreSQL takes them; id -> commit time."""
     from pipeline.business_events import COLUMNS
 
@@ -179,7 +188,7 @@ def write_burst(conn, rows: list[dict]) -> dict[str, float]:
     with conn.cursor() as cur:
         for i in range(0, len(rows), COPY_BATCH):
             batch = rows[i:i + COPY_BATCH]
-            with cur.copy(f"COPY business_events ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            with cur.copy(f"COPY {table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for r in batch:
                     copy.write_row([r[c] for c in COLUMNS])
             conn.commit()
@@ -234,58 +243,27 @@ def chart(results: dict, path: Path) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return None
-    rates = [r["rate"] for r in results["rates"]]
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for p in ("p50", "p95", "p99", "max"):
-        ax.plot(rates, [r["latency_ms"].get(p) for r in results["rates"]], marker="o", label=p)
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    styles = {"p50": "-", "p99": "--"}
+    for n, (label, target) in enumerate(results["targets"].items()):
+        rates = [r["rate"] for r in target["rates"]]
+        for p, style in styles.items():
+            ax.plot(rates, [r["latency_ms"].get(p) for r in target["rates"]], marker="o", linestyle=style,
+                    color=f"C{n}", label=f"{label} {p}")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("events/s written")
     ax.set_ylabel("commit -> filtered topic (ms)")
-    ax.set_title(f"e2e latency, mode {results['mode']} ({results['facts'].get('checkpoint_interval_ms')} ms checkpoints)")
+    ax.set_title(f"e2e latency per delivery mode ({results['checkpoint_interval_ms']} ms checkpoints)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return str(path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from environments.settings import load_settings
-    from environments.postgres import connect
-    from filters.loader import load_pipeline
-    from pipeline.paths import FILTERS_FILE, ROOT
-    from environments.consumer_fleet import LocalConsumerFleet
-    from stack.local import LocalStack
-    from stack.settings import state_dir
-
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.e2e", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rates", default="100,1000,5000", help="events/s, comma-separated")
-    parser.add_argument("--seconds", type=float, default=10.0, help="how long each rate is held")
-    parser.add_argument("--burst", type=int, default=60_000, help="events of the throughput phase")
-    parser.add_argument("--warmup", type=int, default=30_000, help="events written and waited for first, not measured")
-    parser.add_argument("--drain", type=float, default=60.0, help="how long stragglers are waited for")
-    parser.add_argument("--no-deploy", action="store_true", help="measure what runs now (no deploy-pipeline)")
-    parser.add_argument("--out", type=Path, default=ROOT / "test-output" / "bench-e2e.json")
-    args = parser.parse_args(argv)
-
-    if not args.no_deploy:
-        from flows.deploy_pipeline import deploy_pipeline
-
-        deploy_pipeline("local")
-    cfg = load_settings("local")
-    pipeline = load_pipeline(FILTERS_FILE)
-    topics = sorted({f.output_topic for f in pipeline.enabled_filters})
-    stack = LocalStack(cfg.database)
-    fleet = LocalConsumerFleet(state_dir() / "consumers", cfg.kafka)
-    # the local routing job's sinks are exactly-once (environments/local/flink.py): read what is committed.
-    # The consumer apps keep running: they are part of the deployed pipeline.
-    isolation = "read_committed"
-    run = uuid.uuid4().hex[:6]
-    results: dict = {"run": run, "mode": "exactly-once", "isolation": isolation, "facts": deployed_facts(cfg),
-                     "event_bytes": EVENT_BYTES, "rates": [], "burst": None}
-
+def start_reader(cfg, topics: list[str], isolation: str):
     ctx = mp.get_context("spawn")
     ready, stop, count, out = ctx.Event(), ctx.Event(), ctx.Value("q", 0), ctx.Queue()
     conf = cfg.kafka.librdkafka(**{"isolation.level": isolation})
@@ -295,45 +273,64 @@ def main(argv: list[str] | None = None) -> int:
     while not ready.wait(0.2):
         if not reader.is_alive() or time.monotonic() > deadline:
             raise SystemExit("the benchmark's consumer did not get its partitions (see its error above)")
+    return reader, stop, count, out
+
+
+def measure(cfg, pipeline, stack, fleet, args, *, label: str, run: str, table: str, topics: list[str],
+            isolation: str, rename: dict[str, str] | None = None) -> dict:
+    """Warm-up, the fixed rates and the burst into `table`, read from `topics`; the figures of one target.
+
+    `rename` maps the pipeline's topic names to the ones this target writes (the isolated baseline)."""
+    from environments.postgres import connect
+
+    tag = f"{run}-{label.replace(' ', '-')}"
+    reader, stop, count, out = start_reader(cfg, topics, isolation)
+
+    def expected(rows):
+        want = expected_outputs(pipeline, rows)
+        return Counter({((rename or {}).get(t, t), rid): n for (t, rid), n in want.items()})
 
     phases: list[tuple[str, Counter, dict[str, float], dict, dict, float]] = []
     expected_total = 0
     with connect(cfg.database) as conn:
         if args.warmup:  # JIT-compiled engines: a first run after a restart is measurably slower
-            rows = make_rows(run, "warmup", args.warmup)
-            write_burst(conn, rows)
-            expected_total += sum(expected_outputs(pipeline, rows).values())
-            print(f"warm-up: {args.warmup} events {'arrived' if wait_for(count, expected_total, args.drain) else 'did not all arrive'}"
-                  " (not measured)", flush=True)
+            rows = make_rows(tag, "warmup", args.warmup)
+            write_burst(conn, rows, table)
+            expected_total += sum(expected(rows).values())
+            print(f"[{label}] warm-up: {args.warmup} events "
+                  f"{'arrived' if wait_for(count, expected_total, args.drain) else 'did not all arrive'} (not measured)",
+                  flush=True)
         for rate in [float(r) for r in args.rates.split(",") if r.strip()]:
-            rows = make_rows(run, f"r{int(rate)}", int(rate * args.seconds))
-            want = expected_outputs(pipeline, rows)
+            rows = make_rows(tag, f"r{int(rate)}", int(rate * args.seconds))
+            want = expected(rows)
             cpu0, t0 = engine_cpu(stack, fleet), time.time()
-            commits = write_at_rate(conn, rows, rate)
+            commits = write_at_rate(conn, rows, rate, table)
             written_s = time.time() - t0
             expected_total += sum(want.values())
             drained = wait_for(count, expected_total, args.drain)
             phases.append((f"rate {int(rate)}/s", want, commits, cpu0, engine_cpu(stack, fleet), written_s))
-            print(f"rate {int(rate)}/s: {len(rows)} events written in {written_s:.1f}s"
+            print(f"[{label}] rate {int(rate)}/s: {len(rows)} events written in {written_s:.1f}s"
                   f"{'' if drained else ' (not all arrived within --drain)'}", flush=True)
-        rows = make_rows(run, "burst", args.burst)
-        want = expected_outputs(pipeline, rows)
+        rows = make_rows(tag, "burst", args.burst)
+        want = expected(rows)
         cpu0, t0 = engine_cpu(stack, fleet), time.time()
-        commits = write_burst(conn, rows)
+        commits = write_burst(conn, rows, table)
         written_s = time.time() - t0
         expected_total += sum(want.values())
         drained = wait_for(count, expected_total, args.drain + args.burst / 2000)
         phases.append(("burst", want, commits, cpu0, engine_cpu(stack, fleet), written_s))
-        print(f"burst: {len(rows)} events written in {written_s:.1f}s ({len(rows) / written_s:.0f}/s into PostgreSQL)"
-              f"{'' if drained else ' (not all arrived within --drain)'}", flush=True)
+        print(f"[{label}] burst: {len(rows)} events written in {written_s:.1f}s "
+              f"({len(rows) / written_s:.0f}/s into PostgreSQL){'' if drained else ' (not all arrived within --drain)'}",
+              flush=True)
     time.sleep(2.0)  # a late duplicate would land now
     stop.set()
     received = out.get(timeout=120)
     reader.join(30)
     with connect(cfg.database) as conn:  # keep the table small; the deletes are not routed (operations [c])
-        conn.execute("DELETE FROM business_events WHERE id LIKE %s", (f"e2e-{run}-%",))
+        conn.execute(f"DELETE FROM {table} WHERE id LIKE %s", (f"e2e-{tag}-%",))
         conn.commit()
 
+    figures_of: dict = {"label": label, "isolation": isolation, "rates": [], "burst": None}
     for name, want, commits, cpu0, cpu1, written_s in phases:
         mine = [r for r in received if r[1] in commits]
         figures = account(want, mine, commits)
@@ -345,30 +342,115 @@ def main(argv: list[str] | None = None) -> int:
             first = min(commits.values())
             span = (figures.pop("last_arrival") or first) - first
             figures["events_per_s"] = round(n / span) if span > 0 else None
-            results["burst"] = figures
+            figures_of["burst"] = figures
         else:
             figures.pop("last_arrival")
             figures["rate"] = int(name.split()[1].rstrip("/s"))
-            results["rates"].append(figures)
+            figures_of["rates"].append(figures)
+    return figures_of
 
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=1))
-    png = chart(results, args.out.with_suffix(".png"))
-    facts = results["facts"]
-    print(f"\ne2e benchmark (run {run}): mode {results['mode']}, consumer {isolation}, "
-          f"checkpoints {facts.get('checkpoint_interval_ms')} ms, ~{EVENT_BYTES} B events")
+
+def print_target(target: dict) -> None:
+    print(f"\n{target['label']} (reader {target['isolation']})")
     print(f"{'phase':>12s} {'events':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s} {'max ms':>8s} "
           f"{'lost':>5s} {'dup':>5s}")
-    for r in results["rates"]:
+    rows = [(f"{r['rate']}/s", r) for r in target["rates"]] + [("burst", target["burst"])]
+    for name, r in rows:
         lat = r["latency_ms"]
-        print(f"{str(r['rate']) + '/s':>12s} {r['events']:7d} {lat.get('p50', '-'):>8} {lat.get('p95', '-'):>8} "
+        print(f"{name:>12s} {r['events']:7d} {lat.get('p50', '-'):>8} {lat.get('p95', '-'):>8} "
               f"{lat.get('p99', '-'):>8} {lat.get('max', '-'):>8} {r['lost']:5d} {r['duplicated']:5d}")
-    b = results["burst"]
-    print(f"{'burst':>12s} {b['events']:7d} {b['latency_ms'].get('p50', '-'):>8} {b['latency_ms'].get('p95', '-'):>8} "
-          f"{b['latency_ms'].get('p99', '-'):>8} {b['latency_ms'].get('max', '-'):>8} {b['lost']:5d} {b['duplicated']:5d}")
+    b = target["burst"]
     print(f"sustained: {b['events_per_s']} events/s commit -> filtered topic ({b['events']} events, "
           f"{b['lost']} lost, {b['duplicated']} duplicated)")
     print("CPU s per 1,000 events (burst): " + ", ".join(f"{e} {v}" for e, v in b["cpu_s_per_1k_events"].items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import os
+
+    from environments.consumer_fleet import LocalConsumerFleet
+    from environments.settings import load_settings
+    from filters.loader import load_pipeline
+    from pipeline.delivery import MODES, VARIABLE, delivery_mode
+    from pipeline.paths import FILTERS_FILE, ROOT
+    from stack.local import LocalStack
+    from stack.settings import state_dir
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.e2e", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--modes", default=",".join(MODES), help="delivery modes to measure, comma-separated")
+    parser.add_argument("--no-baseline", action="store_true", help="do not measure the seed as written")
+    parser.add_argument("--rates", default="100,1000,5000", help="events/s, comma-separated")
+    parser.add_argument("--seconds", type=float, default=10.0, help="how long each rate is held")
+    parser.add_argument("--burst", type=int, default=60_000, help="events of the throughput phase")
+    parser.add_argument("--warmup", type=int, default=30_000, help="events written and waited for first, not measured")
+    parser.add_argument("--drain", type=float, default=60.0, help="how long stragglers are waited for")
+    parser.add_argument("--no-deploy", action="store_true",
+                        help="measure what runs now in the configured mode (no deploy-pipeline, no mode switch)")
+    parser.add_argument("--out", type=Path, default=ROOT / "test-output" / "bench-e2e.json")
+    args = parser.parse_args(argv)
+
+    configured = os.environ.get(VARIABLE)
+    modes = [delivery_mode(m.strip(), where="--modes").name for m in args.modes.split(",") if m.strip()]
+    if args.no_deploy:
+        modes = [load_settings("local").delivery_mode]
+    pipeline = load_pipeline(FILTERS_FILE)
+    topics = sorted({f.output_topic for f in pipeline.enabled_filters})
+    run = uuid.uuid4().hex[:6]
+    results: dict = {"run": run, "event_bytes": EVENT_BYTES, "targets": {}}
+    try:
+        for mode in modes:
+            os.environ[VARIABLE] = mode
+            if not args.no_deploy:
+                from flows.deploy_pipeline import deploy_pipeline
+
+                deploy_pipeline("local")
+            cfg = load_settings("local")
+            stack = LocalStack(cfg.database)
+            fleet = LocalConsumerFleet(state_dir() / "consumers", cfg.kafka)
+            facts = deployed_facts(cfg)
+            results.setdefault("facts", facts)
+            results["checkpoint_interval_ms"] = facts.get("checkpoint_interval_ms")
+            target = measure(cfg, pipeline, stack, fleet, args, label=mode, run=run, table="business_events",
+                             topics=topics, isolation=cfg.delivery.isolation_level)
+            target["facts"] = facts
+            results["targets"][mode] = target
+        if not args.no_baseline:
+            from benchmarks.seed_baseline import NAME, SeedBaseline
+
+            cfg = load_settings("local")
+            with SeedBaseline(cfg, pipeline) as seed:
+                results["targets"]["seed as written"] = measure(
+                    cfg, pipeline, LocalStack(cfg.database), LocalConsumerFleet(state_dir() / "consumers", cfg.kafka),
+                    args, label="seed as written", run=run, table=seed.table, topics=seed.topics,
+                    isolation="read_committed",
+                    rename={f.output_topic: f"{NAME}-{f.id}" for f in pipeline.enabled_filters})
+    finally:
+        if configured is None:
+            os.environ.pop(VARIABLE, None)
+        else:
+            os.environ[VARIABLE] = configured
+        if not args.no_deploy and modes and modes[-1] != delivery_mode(configured).name:
+            from flows.deploy_pipeline import deploy_pipeline
+
+            print(f"back to the configured delivery mode ({delivery_mode(configured).name})", flush=True)
+            deploy_pipeline("local")
+
+    targets = results["targets"]
+    if "seed as written" in targets:
+        base = targets["seed as written"]["burst"]["events_per_s"]
+        results["speedup_vs_seed"] = {k: round(t["burst"]["events_per_s"] / base, 2)
+                                      for k, t in targets.items() if k != "seed as written" and base
+                                      and t["burst"]["events_per_s"]}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    png = chart(results, args.out.with_suffix(".png"))
+    facts = results.get("facts", {})
+    print(f"\ne2e benchmark (run {run}): checkpoints {facts.get('checkpoint_interval_ms')} ms, ~{EVENT_BYTES} B events")
+    for target in targets.values():
+        print_target(target)
+    if "speedup_vs_seed" in results:
+        print("\nsustained throughput against the seed as written: "
+              + ", ".join(f"{k} {v}x" for k, v in results["speedup_vs_seed"].items()))
     print(f"figures: {args.out}" + (f", chart: {png}" if png else " (no chart: matplotlib is not installed)"))
     return 0
 
