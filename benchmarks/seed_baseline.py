@@ -33,16 +33,17 @@ NAME = "bench-seed"
 TABLE_NAME = "bench_seed_events"
 PUBLICATION = "bench_seed_publication"
 SLOT = "bench_seed_slot"
+#: + the run's token: Connect keeps a deleted connector's offsets, which a new slot cannot serve
 CONNECTOR = "bench-seed-baseline"
 
 
-def seed_connector_config(cfg, secrets_file: str) -> dict[str, str]:
+def seed_connector_config(cfg, secrets_file: str, token: str = "") -> dict[str, str]:
     """The local default connector, pointed at the baseline's table and topic, without LOCAL_TUNING."""
     db = cfg.database
-    target = ConnectorTarget(name=CONNECTOR, db_host=db.host, db_port=str(db.port), db_name=db.dbname,
+    target = ConnectorTarget(name=CONNECTOR + token, db_host=db.host, db_port=str(db.port), db_name=db.dbname,
                              db_user=db.user, db_password=password_reference(secrets_file), slot_name=SLOT,
                              publication=PUBLICATION, table=f"public.{TABLE_NAME}", raw_topic=f"{NAME}-raw",
-                             topic_prefix="benchseed")
+                             topic_prefix="benchseed" + token.replace("-", ""))
     config = build_config(LOCAL_DEFAULT, target)
     return {k: v for k, v in config.items() if k not in LOCAL_TUNING and k != "name"}
 
@@ -62,8 +63,10 @@ def seed_jobs(pipeline, bootstrap: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 class SeedBaseline:
-    def __init__(self, cfg, pipeline):
+    def __init__(self, cfg, pipeline, token: str):
         self.cfg, self.pipeline = cfg, pipeline
+        self.connector = f"{CONNECTOR}-{token}"
+        self.token = f"-{token}"
         self.table = TABLE_NAME
         self.topics = sorted(f"{NAME}-{f.id}" for f in pipeline.enabled_filters)
         self.job_ids: list[str] = []
@@ -90,8 +93,8 @@ class SeedBaseline:
         for topic in [f"{NAME}-raw", *self.topics]:
             self.kafka.ensure_topic(topic, self.cfg.raw_topic_partitions)
         secrets = write_connect_secrets(state_dir() / "secrets", self.cfg.database.password.get_secret_value())
-        self.connect.put_config(CONNECTOR, seed_connector_config(self.cfg, secrets))
-        self.connect.wait_running(CONNECTOR)
+        self.connect.put_config(self.connector, seed_connector_config(self.cfg, secrets, self.token))
+        self.connect.wait_running(self.connector)
         with SqlGateway(self.cfg.sql_gateway_url) as gw:
             for name, statements in seed_jobs(self.pipeline, self.cfg.kafka_bootstrap):
                 gw.execute(f"SET 'pipeline.name' = '{name}'")
@@ -108,7 +111,7 @@ class SeedBaseline:
                 self.rest.cancel(job_id)
             except Exception as err:  # keep cleaning up; say what is left
                 print(f"seed baseline: could not cancel Flink job {job_id}: {err}")
-        self.connect.delete(CONNECTOR)
+        self.connect.delete(self.connector)
         with connect(self.cfg.database) as conn:
             def slot_released() -> bool:
                 row = conn.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)).fetchone()

@@ -31,12 +31,18 @@ class JsonLog:
     def __init__(self, stream: TextIO, consumer: str):
         self.stream = stream
         self.consumer = consumer
+        #: while True, lines are written but not flushed; the runtime flushes once per batch of records
+        self.deferred = False
 
     def emit(self, level: str, msg: str, **fields: Any) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{now_ms() % 1000:03d}Z"
         line = json.dumps({"time": stamp, "level": level, "consumer": self.consumer, "msg": msg, **fields},
                           ensure_ascii=False, default=str)
         self.stream.write(line + "\n")
+        if not self.deferred or level != "info":
+            self.stream.flush()
+
+    def flush(self) -> None:
         self.stream.flush()
 
     def info(self, msg: str, **fields: Any) -> None:
@@ -76,8 +82,15 @@ class ProcessedOutput:
                               fix="point PROCESSED_OUTPUT at a writable file path") from None
 
     def write(self, record: ProcessedRecord) -> None:
-        line = json.dumps(record.__dict__, ensure_ascii=False) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
+        self.write_many([record])
+
+    def write_many(self, records: list[ProcessedRecord]) -> None:
+        """One write(2) for a batch of records (each a whole line)."""
+        if records:
+            data = "".join(json.dumps(r.__dict__, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+            view = memoryview(data)
+            while view:  # a regular file takes it whole; a short write is finished, never torn mid-line by us
+                view = view[os.write(self._fd, view):]
 
     def close(self) -> None:
         if self._fd >= 0:

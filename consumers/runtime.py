@@ -1,7 +1,8 @@
 """The runtime every consumer shares: poll, parse, handle, log, commit; dead-letter what cannot be parsed.
 
-Delivery is at-least-once. Auto-commit is off; after an event is processed (log line written, PROCESSED_OUTPUT
-line appended) its next offset becomes *pending*, and pending offsets are committed synchronously about once a
+Delivery is at-least-once. Records are taken in batches (up to BATCH at a time); an event's log line and
+PROCESSED_OUTPUT line are written as it is processed and flushed once per batch, and always before any
+offset commit. After an event is processed its next offset becomes *pending*, and pending offsets are committed synchronously about once a
 second (or every 500 events), when partitions are revoked, and on shutdown. A crash or SIGKILL can therefore
 only cause re-processing of events that were processed but not yet committed — never a skip.
 
@@ -98,6 +99,8 @@ def ensure_dlq_topic(settings: ConsumerSettings, **client_extra: Any) -> str:
 
 class ConsumerApp:
     POLL_TIMEOUT_S = 0.5
+    #: records taken per consume call: one flush of the log and one write of PROCESSED_OUTPUT per batch
+    BATCH = 500
     COMMIT_INTERVAL_S = 1.0
     COMMIT_EVERY = 500
     DLQ_FLUSH_TIMEOUT_S = 20.0
@@ -126,6 +129,8 @@ class ConsumerApp:
         self.dead_lettered = 0
         self.seen = seen
         self.duplicates = 0
+        self._out: list[ProcessedRecord] = []
+        self._rewound: set[Key] = set()
 
     # ---- construction -------------------------------------------------------------------------------
 
@@ -160,14 +165,16 @@ class ConsumerApp:
         self.log.info("consumer started", pid=os.getpid(), **self.settings.describe())
         self.consumer.subscribe([self.settings.topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_lost)
+        self.log.deferred = True
         try:
             while not self.stop.is_set():
-                msg = self.consumer.poll(self.POLL_TIMEOUT_S)
-                if msg is not None:
+                self._rewound.clear()
+                for msg in self.consumer.consume(self.BATCH, self.POLL_TIMEOUT_S):
                     if msg.error():
                         self._poll_error(msg.error())
-                    else:
+                    elif (msg.topic(), msg.partition()) not in self._rewound:  # after a seek back: re-read
                         self.handle(msg)
+                self._flush_outputs()
                 self._maybe_commit()
         except BaseException as err:
             self.log.error("consumer crashed", error=f"{type(err).__name__}: {err}")
@@ -205,9 +212,9 @@ class ConsumerApp:
                       op=event.op, table=event.table, deleted=event.deleted, topic=msg.topic(),
                       partition=msg.partition(), offset=msg.offset(), lag_ms=lag, entities=entities)
         if self.output is not None:
-            self.output.write(ProcessedRecord(id=event.id, consumer=self.spec.name, topic=msg.topic(),
-                                              partition=msg.partition(), offset=msg.offset(),
-                                              processed_at_ms=processed_at, ts_ms=event.ts_ms))
+            self._out.append(ProcessedRecord(id=event.id, consumer=self.spec.name, topic=msg.topic(),
+                                             partition=msg.partition(), offset=msg.offset(),
+                                             processed_at_ms=processed_at, ts_ms=event.ts_ms))
         if key is not None:
             self.seen.add(*key, at_ms=processed_at)
         self.processed += 1
@@ -230,6 +237,7 @@ class ConsumerApp:
                        dlq_topic=self.settings.dlq_topic, error=error, retry_in_s=self._backoff)
         # nothing after this record on its partition may be committed: read it again after the backoff
         self.consumer.seek(TopicPartition(msg.topic(), msg.partition(), msg.offset()))
+        self._rewound.add((msg.topic(), msg.partition()))
         self.stop.wait(self._backoff)
 
     def _dead_letter(self, msg: Any, reason: str) -> str | None:
@@ -267,6 +275,13 @@ class ConsumerApp:
 
     # ---- offsets ------------------------------------------------------------------------------------
 
+    def _flush_outputs(self) -> None:
+        """Everything processed so far reaches the log and PROCESSED_OUTPUT (before any offset commit)."""
+        if self._out and self.output is not None:
+            self.output.write_many(self._out)
+        self._out.clear()
+        self.log.flush()
+
     def _done(self, msg: Any) -> None:
         self._pending[(msg.topic(), msg.partition())] = msg.offset() + 1
         self._since_commit += 1
@@ -279,6 +294,7 @@ class ConsumerApp:
     def commit(self, only: Iterable[Key] | None = None) -> bool:
         """Synchronously commit pending offsets (of `only` partitions); True when nothing is left pending."""
         wanted = None if only is None else set(only)
+        self._flush_outputs()  # an offset is never committed ahead of its event's output lines
         if self.seen is not None:
             self.seen.commit()  # keys first: an offset is never committed ahead of the keys behind it
         offsets = [TopicPartition(t, p, o) for (t, p), o in self._pending.items() if wanted is None or (t, p) in wanted]

@@ -58,6 +58,19 @@ class FakeConsumer:
             self.stop.set()
         return None
 
+    def _has_next(self):
+        return any(rec.offset() >= self.pos.get(rec.partition(), 0) for rec in self.records)
+
+    def consume(self, num_messages, timeout):
+        """As librdkafka's: whatever is there, up to num_messages (one poll's wait when nothing is)."""
+        batch = []
+        while len(batch) < num_messages and self.assigned and self._has_next():
+            batch.append(self.poll(timeout))
+        if batch:
+            return batch
+        msg = self.poll(timeout)
+        return [] if msg is None else [msg]
+
     def seek(self, tp):
         self.seeks.append((tp.partition, tp.offset))
         self.pos[tp.partition] = tp.offset
@@ -156,12 +169,22 @@ def test_malformed_records_go_to_the_dlq_unchanged_with_reason_and_source(tmp_pa
 def test_failed_dlq_produce_rewinds_and_never_commits_past_the_record(tmp_path):
     records = [Msg(0, 0, as_bytes(loan_created("a"))), Msg(0, 1, b"{bad"), Msg(0, 2, as_bytes(loan_created("b")))]
     app, stream = make_app(records, tmp_path, failures=2)
-    app.COMMIT_INTERVAL_S = 0  # commit after every record, so a premature commit would show
+    app.COMMIT_INTERVAL_S = 0  # commit after every batch, so a premature commit would show
+    dlq_sent_at_commit = []
+    real_commit = app.consumer.commit
+
+    def commit(offsets, asynchronous):
+        dlq_sent_at_commit.append(len(app.producer.sent))
+        return real_commit(offsets, asynchronous)
+
+    app.consumer.commit = commit
     assert app.run() == 0
     assert app.consumer.seeks == [(0, 1), (0, 1)]
-    # nothing beyond offset 1 was committed before the record reached the DLQ
+    # nothing beyond offset 1 was committed before the record reached the DLQ (the rest of the batch after
+    # the failed record was skipped and read again)
     first_past = next(i for i, c in enumerate(app.consumer.commits) if c.get(0, 0) > 1)
-    assert app.consumer.commits[first_past] == {0: 2} and len(app.producer.sent) == 1
+    assert all(c.get(0, 0) <= 1 for c in app.consumer.commits[:first_past])
+    assert dlq_sent_at_commit[first_past] == 1 and len(app.producer.sent) == 1
     errors = [line for line in lines(stream) if line["level"] == "error"]
     assert len(errors) == 2 and errors[0]["error"] == "Local: Message timed out" and errors[0]["offset"] == 1
     assert [r.id for r in read_processed(tmp_path / "out.jsonl")] == ["a", "b"]
@@ -235,3 +258,22 @@ def test_module_cli_lists_the_consumers(capsys):
     listed = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in listed] == ["loan", "loan-payment", "service", "car"]
     assert cli(["frobnicate"]) == 1
+
+
+def test_a_batch_is_written_out_before_its_offsets_are_committed(tmp_path):
+    records = [Msg(p, o, as_bytes(loan_created(f"e-{p}-{o}"))) for o in range(4) for p in (0, 1)]
+    app, stream = make_app(records, tmp_path)
+    app.COMMIT_INTERVAL_S = 0
+    seen_at_commit = []
+    real_commit = app.consumer.commit
+
+    def commit(offsets, asynchronous):
+        written = {(r.partition, r.offset) for r in read_processed(tmp_path / "out.jsonl")}
+        logged = {(line["partition"], line["offset"]) for line in lines(stream) if line["msg"] == "event processed"}
+        seen_at_commit.append(all({(tp.partition, o) for o in range(tp.offset)} <= written & logged for tp in offsets))
+        return real_commit(offsets, asynchronous)
+
+    app.consumer.commit = commit
+    assert app.run() == 0
+    assert seen_at_commit and all(seen_at_commit)
+    assert len(read_processed(tmp_path / "out.jsonl")) == 8
