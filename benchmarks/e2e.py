@@ -426,8 +426,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 with SeedBaseline(cfg, pipeline, run) as seed:
                     results["targets"]["seed as written"] = measure(
-                        cfg, pipeline, LocalStack(cfg.database),
-                        LocalConsumerFleet(state_dir() / "consumers", cfg.kafka), args, label="seed as written",
+                        cfg, pipeline, LocalStack(cfg.database), seed, args, label="seed as written",
                         run=run, table=seed.table, topics=seed.topics, isolation="read_committed",
                         rename={f.output_topic: f"{NAME}-{f.id}" for f in pipeline.enabled_filters})
             except PipelineError as err:  # the modes' figures are kept; the baseline says why it is missing

@@ -7,6 +7,9 @@ What "as written" means here (../shared/seed/cdc-streaming-architecture.md):
   with sinks that carry no delivery or producer options (open-source Flink's default, at-least-once, which is
   cheaper than exactly-once: a conservative baseline).
 
+Its four consumer apps run too (ours, in exactly-once mode, reading the baseline's topics), so that both sides
+of the comparison pay for their consumers, as a deployed pipeline does.
+
 Everything is isolated by name so that the deployed pipeline neither sees nor pays for it: its own table
 `bench_seed_events` (the business_events DDL), publication, replication slot, connector, raw topic
 `bench-seed-raw` and filtered topics `bench-seed-<filter id>`. `SeedBaseline` is a context manager: on exit it
@@ -15,10 +18,14 @@ cancels the jobs, deletes the connector, drops the slot, publication and table, 
 
 from __future__ import annotations
 
-import time
+import os
+import signal
+import subprocess
+import sys
 
 from connectors.config import LOCAL_TUNING, ConnectorTarget, build_config, password_reference
 from connectors.variants import LOCAL_DEFAULT
+from consumers.registry import CONSUMERS
 from environments.kafka import KafkaClients
 from environments.local.bounded_run import isolate
 from environments.local.connect import LocalConnect, write_connect_secrets
@@ -26,6 +33,7 @@ from environments.local.flink import FlinkRest, SqlGateway
 from environments.postgres import connect
 from filters.compiler import LocalOptions, compile_job
 from pipeline.business_events import SCHEMA_DDL, TABLE
+from pipeline.paths import ROOT
 from pipeline.polling import poll_until
 from stack.settings import state_dir
 
@@ -62,6 +70,16 @@ def seed_jobs(pipeline, bootstrap: str) -> list[tuple[str, tuple[str, ...]]]:
     return jobs
 
 
+class _Proc:
+    """What benchmarks.e2e.engine_cpu reads of a consumer: its pid."""
+
+    def __init__(self, popen: subprocess.Popen):
+        self.popen = popen
+
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen.poll() is None else None
+
+
 class SeedBaseline:
     def __init__(self, cfg, pipeline, token: str):
         self.cfg, self.pipeline = cfg, pipeline
@@ -73,6 +91,8 @@ class SeedBaseline:
         self.connect = LocalConnect(cfg.connect_url)
         self.rest = FlinkRest(cfg.flink_rest_url)
         self.kafka = KafkaClients(cfg.kafka)
+        self.consumers: list[_Proc] = []
+        self.groups: list[str] = []
 
     def __enter__(self) -> SeedBaseline:
         try:
@@ -104,8 +124,33 @@ class SeedBaseline:
                 self.job_ids.append(result.job_id or result.rows[0][0])
         for job_id in self.job_ids:
             self.rest.wait_state(job_id, {"RUNNING"}, timeout=120)
+        folder = state_dir() / "bench"
+        folder.mkdir(parents=True, exist_ok=True)
+        by_topic = {f.output_topic: f"{NAME}-{f.id}" for f in self.pipeline.enabled_filters}
+        for spec in CONSUMERS.values():
+            if spec.topic not in by_topic:
+                continue
+            group = f"{NAME}-{spec.name}{self.token}"
+            self.groups.append(group)
+            env = {**os.environ, "PYTHONPATH": str(ROOT), **spec.environment(
+                bootstrap_servers=self.cfg.kafka_bootstrap, topic=by_topic[spec.topic], group_id=group,
+                processed_output=folder / "seed-processed.jsonl", delivery_mode="exactly-once")}
+            with open(folder / f"seed-consumer-{spec.name}.log", "ab") as log:
+                self.consumers.append(_Proc(subprocess.Popen(spec.command(sys.executable), env=env, cwd=folder,
+                                                             stdout=log, stderr=subprocess.STDOUT)))
+
+    def processes(self) -> list[_Proc]:
+        """The baseline's consumer apps (for the benchmark's CPU accounting)."""
+        return self.consumers
 
     def __exit__(self, *exc) -> None:
+        for proc in self.consumers:
+            if proc.popen.poll() is None:
+                proc.popen.send_signal(signal.SIGTERM)
+                try:
+                    proc.popen.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.popen.kill()
         for job_id in self.job_ids:
             try:
                 self.rest.cancel(job_id)
@@ -124,10 +169,14 @@ class SeedBaseline:
             conn.execute(f"DROP TABLE IF EXISTS {TABLE_NAME}")
             conn.commit()
         admin = self.kafka.admin()
-        for future in admin.delete_topics([f"{NAME}-raw", *self.topics], operation_timeout=30).values():
+        futures = list(admin.delete_topics([f"{NAME}-raw", *self.topics, *(t + ".dlq" for t in self.topics)],
+                                           operation_timeout=30).values())
+        if self.groups:
+            futures += list(admin.delete_consumer_groups(self.groups).values())
+        for future in futures:
             try:
                 future.result(30)
-            except Exception:
+            except Exception:  # a DLQ topic that was never created, a group already gone
                 pass
         self.connect.close()
         self.rest.close()

@@ -2,8 +2,8 @@
 
 A key is unique per row change, so a second record with the same key is the same change delivered again
 (an at-least-once sink replaying after a routing-job restart, or a transaction a read_uncommitted reader
-saw before it was aborted and rewritten). Keys live in one SQLite file per consumer. They are added in an
-open transaction as events are processed and committed *before* the consumer commits its Kafka offsets,
+saw before it was aborted and rewritten). Keys live in one SQLite file per consumer. They are held in memory
+as events are processed and written in one transaction *before* the consumer commits its Kafka offsets,
 so after a crash or restart every key behind a committed offset is known: a replayed record is dropped
 rather than processed twice. (A crash between processing and the next commit re-processes those events,
 as the runtime's at-least-once contract already says; their keys were never committed.)
@@ -41,25 +41,27 @@ class SeenKeys:
         except sqlite3.Error as err:
             raise ConfigError(f"DEDUP_STORE={str(path)!r} cannot be opened as a SQLite file: {err}",
                               fix="point DEDUP_STORE at a writable file path") from None
-        self._open = False
+        #: keys added since the last commit, written in one statement at commit (cheaper per event)
+        self._pending: dict[tuple[str, int], int] = {}
         self._commits = 0
 
     def seen(self, event_id: str, lsn: int) -> bool:
         """Whether this change was processed before (committed, or added since the last commit)."""
+        if (event_id, lsn) in self._pending:
+            return True
         return self.db.execute("SELECT 1 FROM seen WHERE id = ? AND lsn = ?", (event_id, lsn)).fetchone() is not None
 
     def add(self, event_id: str, lsn: int, at_ms: int | None = None) -> None:
-        if not self._open:
-            self.db.execute("BEGIN")
-            self._open = True
-        self.db.execute("INSERT OR IGNORE INTO seen (id, lsn, at_ms) VALUES (?, ?, ?)",
-                        (event_id, lsn, int(time.time() * 1000) if at_ms is None else at_ms))
+        self._pending[(event_id, lsn)] = int(time.time() * 1000) if at_ms is None else at_ms
 
     def commit(self) -> None:
         """Make every added key durable; call before committing the Kafka offsets of those events."""
-        if self._open:
+        if self._pending:
+            self.db.execute("BEGIN")  # one transaction for the batch (the connection is in autocommit mode)
+            self.db.executemany("INSERT OR IGNORE INTO seen (id, lsn, at_ms) VALUES (?, ?, ?)",
+                                [(i, lsn, at) for (i, lsn), at in self._pending.items()])
             self.db.execute("COMMIT")
-            self._open = False
+            self._pending.clear()
             self._commits += 1
             if self._commits % self.PRUNE_EVERY_COMMITS == 0:
                 self.prune()
