@@ -13,7 +13,7 @@ from environments.kafka import without_meta
 from pipeline.business_events import Change, load_sample, row_from_event
 
 FLAT_KEYS = {"id", "event_name", "event_type", "created_date", "saved_date", "event_data",
-             "__op", "__table", "__ts_ms", "__deleted"}
+             "__op", "__table", "__ts_ms", "__deleted", "__lsn"}
 
 
 def _ids(prefix: str, n: int) -> list[str]:
@@ -48,10 +48,13 @@ def test_insert_update_delete_arrive_with_the_flat_shape(pipeline_ready, env):
             assert set(without_meta(r)) == FLAT_KEYS
             assert r["__table"] == "business_events"
             assert isinstance(r["__ts_ms"], int) and r["__ts_ms"] > 1_700_000_000_000
+            assert isinstance(r["__lsn"], int) and r["__lsn"] > 0
             assert json.loads(r["_key"]) == {"id": r["id"]}  # keyed by id: one id, one partition, in order
         assert len({r["_partition"] for r in records}) == 1
 
     create_a, update_a = got[a]
+    # the low-latency mode's duplicate key: every change of a row has its own WAL position
+    assert len({r["__lsn"] for records in got.values() for r in records}) == 4
     assert create_a["event_name"] == "LoanCreated" and create_a["event_type"] == "LoanCreated"
     assert create_a["created_date"] == "2026-11-20T09:15:00.000000Z"
     assert create_a["saved_date"] == "2026-11-20T09:15:02.000000Z"
