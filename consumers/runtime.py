@@ -1,8 +1,8 @@
 """The runtime every consumer shares: poll, parse, handle, log, commit; dead-letter what cannot be parsed.
 
 Delivery is at-least-once. Records are taken in batches (up to BATCH at a time); an event's log line and
-PROCESSED_OUTPUT line are written as it is processed and flushed once per batch, and always before any
-offset commit. After an event is processed its next offset becomes *pending*, and pending offsets are committed synchronously about once a
+PROCESSED_OUTPUT line are flushed once per batch, or every FLUSH_INTERVAL_S within a batch of slow events,
+and always before any offset commit. After an event is processed its next offset becomes *pending*, and pending offsets are committed synchronously about once a
 second (or every 500 events), when partitions are revoked, and on shutdown. A crash or SIGKILL can therefore
 only cause re-processing of events that were processed but not yet committed — never a skip.
 
@@ -101,6 +101,9 @@ class ConsumerApp:
     POLL_TIMEOUT_S = 0.5
     #: records taken per consume call: one flush of the log and one write of PROCESSED_OUTPUT per batch
     BATCH = 500
+    #: within a batch, output is flushed (and offsets may be committed) at least this often, so that slow
+    #: handlers neither hide progress nor hold a whole batch uncommitted
+    FLUSH_INTERVAL_S = 0.1
     COMMIT_INTERVAL_S = 1.0
     COMMIT_EVERY = 500
     DLQ_FLUSH_TIMEOUT_S = 20.0
@@ -131,6 +134,7 @@ class ConsumerApp:
         self.duplicates = 0
         self._out: list[ProcessedRecord] = []
         self._rewound: set[Key] = set()
+        self._last_flush = monotonic()
 
     # ---- construction -------------------------------------------------------------------------------
 
@@ -170,10 +174,15 @@ class ConsumerApp:
             while not self.stop.is_set():
                 self._rewound.clear()
                 for msg in self.consumer.consume(self.BATCH, self.POLL_TIMEOUT_S):
+                    if self.stop.is_set():  # SIGTERM: finish this event only; the rest is read again later
+                        break
                     if msg.error():
                         self._poll_error(msg.error())
                     elif (msg.topic(), msg.partition()) not in self._rewound:  # after a seek back: re-read
                         self.handle(msg)
+                        if self.monotonic() - self._last_flush >= self.FLUSH_INTERVAL_S:
+                            self._flush_outputs()
+                            self._maybe_commit()
                 self._flush_outputs()
                 self._maybe_commit()
         except BaseException as err:
@@ -281,6 +290,7 @@ class ConsumerApp:
             self.output.write_many(self._out)
         self._out.clear()
         self.log.flush()
+        self._last_flush = self.monotonic()
 
     def _done(self, msg: Any) -> None:
         self._pending[(msg.topic(), msg.partition())] = msg.offset() + 1
