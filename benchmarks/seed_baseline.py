@@ -2,7 +2,10 @@
 
 What "as written" means here (../shared/seed/cdc-streaming-architecture.md):
 - the connector with Debezium's default settings: the local default variant's shape (ExtractNewRecordState,
-  RegexRouter, JSON) but none of our tuning (poll.interval.ms 500, the Connect producer's defaults);
+  RegexRouter, JSON) but none of our tuning (poll.interval.ms 500, the Connect producer's defaults). It runs
+  on the same Connect worker, which has exactly-once source support enabled: a worker so configured writes
+  every source task's records and offsets in transactions (KIP-618; `exactly.once.support` only says whether
+  a connector insists), so the baseline pays for transactional capture as the pipeline does;
 - the routing as four separate INSERT statements, each its own Flink job reading the raw topic on its own,
   with sinks that carry no delivery or producer options (open-source Flink's default, at-least-once, which is
   cheaper than exactly-once: a conservative baseline).
@@ -23,7 +26,7 @@ import signal
 import subprocess
 import sys
 
-from connectors.config import LOCAL_TUNING, ConnectorTarget, build_config, password_reference
+from connectors.config import LOCAL_EXACTLY_ONCE, LOCAL_TUNING, ConnectorTarget, build_config, password_reference
 from connectors.variants import LOCAL_DEFAULT
 from consumers.registry import CONSUMERS
 from environments.kafka import KafkaClients
@@ -53,7 +56,7 @@ def seed_connector_config(cfg, secrets_file: str, token: str = "") -> dict[str, 
                              publication=PUBLICATION, table=f"public.{TABLE_NAME}", raw_topic=f"{NAME}-raw",
                              topic_prefix="benchseed" + token.replace("-", ""))
     config = build_config(LOCAL_DEFAULT, target)
-    return {k: v for k, v in config.items() if k not in LOCAL_TUNING and k != "name"}
+    return {k: v for k, v in config.items() if k not in LOCAL_TUNING and k not in LOCAL_EXACTLY_ONCE and k != "name"}
 
 
 def seed_jobs(pipeline, bootstrap: str) -> list[tuple[str, tuple[str, ...]]]:

@@ -357,6 +357,14 @@ LOCAL_TUNING = {"poll.interval.ms": "50", "producer.override.linger.ms": "10",
                 "producer.override.batch.size": "262144", "producer.override.compression.type": "lz4"}
 
 
+#: Kafka Connect exactly-once source support (KIP-618; Debezium PostgreSQL since 2.3, streaming phase only):
+#: records and offsets are committed in one transaction per poll, so a Connect crash duplicates nothing for
+#: read_committed readers. `required` makes Connect refuse the connector rather than run it without. The
+#: worker must run with exactly.once.source.support=enabled (stack/kafka.py). Debezium notes that the
+#: correctness of this path is not proven (../shared/reference/latency-and-throughput.md, section 3).
+LOCAL_EXACTLY_ONCE = {"exactly.once.support": "required", "transaction.boundary": "poll"}
+
+
 def local_config(t: ConnectorTarget, variant: Variant = LOCAL_DEFAULT) -> dict[str, str]:
     """The local open-source Debezium connector in the record shape of `variant` (a local variant).
 
@@ -375,6 +383,7 @@ def local_config(t: ConnectorTarget, variant: Variant = LOCAL_DEFAULT) -> dict[s
         **_capture(t, "topic.prefix"),
         **_json_converters(),
         **LOCAL_TUNING,
+        **LOCAL_EXACTLY_ONCE,
         "transforms": f"{alias},{ROUTE_ALIAS}",
         f"transforms.{alias}.type": EXTRACT_NEW_RECORD_STATE,
         **extract,

@@ -33,7 +33,7 @@ def _local(cfg: LocalSettings) -> Environment:
     connect = LocalConnect(cfg.connect_url)
     mode = cfg.delivery
     routing = LocalFlinkJobs(cfg.sql_gateway_url, cfg.flink_rest_url, state / "flink", cfg.kafka.bootstrap_servers,
-                             delivery_guarantee=mode.sink_guarantee)
+                             delivery_guarantee=mode.sink_guarantee, source_isolation_level=mode.isolation_level)
 
     def connector_config(variant_name: str | None = None) -> tuple[str, dict[str, str]]:
         secrets = write_connect_secrets(state / "secrets", cfg.database.password.get_secret_value())

@@ -89,6 +89,16 @@ class KafkaClients:
 
     def group_position(self, group: str, topic: str) -> tuple[int, dict[int, int]]:
         """(records of `topic` the group has not committed yet, the topic's end offsets), read with one client."""
+        lags, ends = self.group_lag(group, topic)
+        return sum(lags.values()), ends
+
+    def group_lag(self, group: str, topic: str) -> tuple[dict[int, int], dict[int, int]]:
+        """({partition: committed records the group has not committed yet}, {partition: end offset}).
+
+        Counted in records a read_committed reader would get, not in offsets: a transactional producer (Flink's
+        exactly-once sinks, Connect's exactly-once capture) leaves a commit marker after its last record, and
+        the group's committed offset never passes it, so "end − committed" would say 1 forever.
+        """
         consumer = Consumer(self.connection.librdkafka(**{"group.id": group, "enable.auto.commit": False}))
         try:
             meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
@@ -96,15 +106,57 @@ class KafkaClients:
                 raise PipelineError(f"topic {topic!r} is not available: {meta.error if meta else 'missing'}")
             parts = [TopicPartition(topic, p) for p in meta.partitions]
             committed = {tp.partition: tp.offset for tp in consumer.committed(parts, timeout=10)}
-            lag, ends = 0, {}
+            ends, starts = {}, {}
             for tp in parts:
                 low, high = consumer.get_watermark_offsets(tp, timeout=10)
                 done = committed.get(tp.partition, -1)
-                lag += high - (done if done >= 0 else low)
                 ends[tp.partition] = high
-            return lag, ends
+                starts[tp.partition] = max(done if done >= 0 else low, low)
         except KafkaException as err:
             raise TransientError(f"cannot read the offsets of group {group!r}: {err}") from None
+        finally:
+            consumer.close()
+        lags = {p: 0 for p in ends}
+        behind = {p: (starts[p], ends[p]) for p in ends if ends[p] > starts[p]}
+        if behind:
+            lags.update(self._committed_records_between(topic, behind))
+        return lags, ends
+
+    def _committed_records_between(self, topic: str, spans: dict[int, tuple[int, int]],
+                                   timeout: float = 10.0) -> dict[int, int]:
+        """For each partition, the records a read_committed reader gets in [start, end); markers and aborted
+        records are skipped. What is not read within `timeout` counts as offsets (an upper bound)."""
+        consumer = Consumer(self.connection.librdkafka(**{"group.id": "cdc-lag-reader", "enable.auto.commit": False,
+                                                          "isolation.level": "read_committed"}))
+        counts = {p: 0 for p in spans}
+        done: set[int] = set()
+        try:
+            consumer.assign([TopicPartition(topic, p, start) for p, (start, _) in spans.items()])
+
+            def read_all() -> bool:
+                msg = consumer.poll(0.2)
+                if msg is not None and not msg.error():
+                    p = msg.partition()
+                    if msg.offset() < spans[p][1]:
+                        counts[p] += 1
+                    if msg.offset() + 1 >= spans[p][1]:
+                        done.add(p)
+                elif msg is None:
+                    for tp in consumer.position([TopicPartition(topic, p) for p in spans]):
+                        if tp.offset >= spans[tp.partition][1]:
+                            done.add(tp.partition)
+                return len(done) >= len(spans)
+
+            if not holds_within(read_all, timeout, every=0):
+                positions = {tp.partition: tp.offset for tp in consumer.position(
+                    [TopicPartition(topic, p) for p in spans])}
+                for p, (start, end) in spans.items():
+                    if p not in done:
+                        at = positions.get(p, -1)
+                        counts[p] += end - (at if at >= start else start)
+            return counts
+        except KafkaException as err:
+            raise TransientError(f"cannot read {topic!r} to count a group's lag: {err}") from None
         finally:
             consumer.close()
 

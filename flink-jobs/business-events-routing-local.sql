@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS `raw-business-events` (
     'properties.group.id' = 'flink-business-events-routing',
     'scan.startup.mode' = 'group-offsets',
     'properties.auto.offset.reset' = 'earliest',
+    'properties.isolation.level' = 'read_committed',
     'format' = 'json',
     'json.fail-on-missing-field' = 'false',
     'json.ignore-parse-errors' = 'true'

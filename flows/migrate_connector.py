@@ -10,18 +10,20 @@ from __future__ import annotations
 from prefect import flow
 
 from flows.common import main, publish_summary, settings_for
+from tasks.deploy_slot import one_deploy_at_a_time
 from tasks.migration import plan_connector_migration, run_connector_migration
 
 
 @flow(name="migrate-connector", log_prints=True)
 def migrate_connector(environment: str = "local", target: str = "v2-debezium", dry_run: bool = False) -> dict:
-    cfg = settings_for(environment)
-    plan = plan_connector_migration(cfg, target, dry_run)
-    if dry_run or plan["action"] == "none":
-        print(f"migrate-connector ({environment}): {plan['source']} -> {plan['target']}: "
-              + ("nothing to do" if plan["action"] == "none" else "dry run, nothing changed"))
-        return {"plan": plan, "applied": False}
-    result = run_connector_migration(cfg, target)
+    with one_deploy_at_a_time(environment):
+        cfg = settings_for(environment)
+        plan = plan_connector_migration(cfg, target, dry_run)
+        if dry_run or plan["action"] == "none":
+            print(f"migrate-connector ({environment}): {plan['source']} -> {plan['target']}: "
+                  + ("nothing to do" if plan["action"] == "none" else "dry run, nothing changed"))
+            return {"plan": plan, "applied": False}
+        result = run_connector_migration(cfg, target)
     rows = [(step, f"{result['step_seconds'].get(step, '-')}s") for step in result["steps"]]
     publish_summary("migrate-connector", f"migrate-connector ({environment}): {plan['source']} -> {plan['target']}", rows)
     print(f"migrate-connector ({environment}): now {plan['target']}; "

@@ -54,3 +54,7 @@ class FlinkError(PipelineError):
 
 class AwaitingApproval(PipelineError):
     """A run stopped on purpose: what it would change was published and needs an explicit approval."""
+
+
+class DeployBusy(PipelineError):
+    """Another deploy of the same environment held its slot for longer than this run would wait."""

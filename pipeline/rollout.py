@@ -8,7 +8,8 @@ A switch loses and duplicates nothing: the new SQL is first validated by Flink w
 running; then the old job is stopped (locally with a savepoint; in Confluent Cloud the statement is
 stopped) and the new one starts from where the old one stopped reading (the savepoint, or the old
 statement's offsets through `sql.tables.initial-offset-from`). If anything fails after the old job was
-stopped, the old job is restored from its token; if that fails too, the error names the token.
+stopped — a rejection, any other exception, an interrupt — the old job is restored from its token; if that
+fails too, the error names the token and the command that finishes the switch.
 """
 
 from __future__ import annotations
@@ -107,9 +108,11 @@ def plan_against_running(job: CompiledJob, jobs: RoutingJobs, store: RolloutStor
     return make_plan(fingerprint(job), routes_of(job), _as_dicts(running), record["routes"] if record else None)
 
 
-def apply(plan: Plan, job: CompiledJob, jobs: RoutingJobs, store: RolloutStore) -> dict:
-    """Carry out a plan. A rejected SQL leaves the old job running; any failure after the old job stopped
-    restores it (or names how to finish when even that fails)."""
+def apply(plan: Plan, job: CompiledJob, jobs: RoutingJobs, store: RolloutStore,
+          environment: str | None = None) -> dict:
+    """Carry out a plan. A rejected SQL leaves the old job running; any failure after the old job stopped — a
+    PipelineError, any other exception, an interrupt — restores it (or names how to finish when even that
+    fails). `environment` only goes into the command that message names."""
     if plan.action == "none":
         return {"action": "none", "job_id": plan.running[0]["id"]}
     jobs.validate(job.statements)  # Flink's message on a rejection; nothing touched yet
@@ -124,29 +127,49 @@ def apply(plan: Plan, job: CompiledJob, jobs: RoutingJobs, store: RolloutStore) 
         resume_from = stopped[0][1] if len(stopped) == 1 else None
         job_id = jobs.start(job.statements, job_name(plan.fingerprint), resume_from=resume_from)
         jobs.wait_running(job_id)
-    except PipelineError as err:
+    except BaseException as err:  # noqa: B036 — an interrupt after the stop must not leave no job running
         if job_id:
             try:
                 jobs.cancel(job_id)  # never leave a crash-looping job behind
-            except PipelineError:
+            except Exception:
                 pass
-        _fail_with_restore(err, stopped, jobs, store)
+        _fail_with_restore(err, stopped, jobs, store, environment)
     store.save(plan.fingerprint, record_of(job, plan.fingerprint, job_id))
     return {"action": plan.action, "job_id": job_id, "stopped": [o.id for o, _ in stopped],
             "savepoints": [t for _, t in stopped]}
 
 
-def _fail_with_restore(err: PipelineError, stopped: list[tuple[RunningJob, str]], jobs: RoutingJobs,
-                       store: RolloutStore) -> None:
+def finish_command(environment: str | None) -> str:
+    return "./run flow flink-rollout" + (f" --environment {environment}" if environment else "")
+
+
+def _reason(err: BaseException) -> str:
+    """One line for the error that stopped the switch: our own message, or the type and text of anything else."""
+    if isinstance(err, PipelineError):
+        return err.message
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _fail_with_restore(err: BaseException, stopped: list[tuple[RunningJob, str]], jobs: RoutingJobs,
+                       store: RolloutStore, environment: str | None) -> None:
+    """Always raises. An Exception becomes a FlinkError saying what became of the old job; an interrupt (any
+    other BaseException) is re-raised as it is once the old job is restored."""
+    interrupted = not isinstance(err, Exception)
     if not stopped:
-        raise FlinkError(f"the new job did not start ({err.message}); "
-                         "no previous job was running (or stopping it failed and it still runs)") from None
+        if interrupted:
+            raise err
+        raise FlinkError(f"the new job did not start ({_reason(err)}); "
+                         "no previous job was running (or stopping it failed and it still runs)") from err
     old, token = stopped[0]
-    record = store.load(old.fingerprint)
     try:
+        record = store.load(old.fingerprint)
         restored = jobs.restore(old, token, record["statements"] if record else None)
-    except PipelineError as again:
-        raise FlinkError(f"the new job did not start ({err.message}) and restoring the previous job failed too "
-                         f"({again.message}); NO routing job is running",
-                         fix=f"re-run flink-rollout; the previous job {old.name} can resume from {token}") from None
-    raise FlinkError(f"the new job did not start ({err.message}); previous job restored as {restored}") from None
+    except BaseException as again:  # noqa: B036 — a second interrupt while restoring: still name the savepoint
+        raise FlinkError(f"the new job did not start ({_reason(err)}) and restoring the previous job failed too "
+                         f"({_reason(again)}); NO routing job is running",
+                         fix=f"re-run `{finish_command(environment)}`; the previous job {old.name} can resume "
+                             f"from {token}") from err
+    if interrupted:
+        raise err
+    raise FlinkError(f"the new job did not start ({_reason(err)}); previous job restored as {restored}") from err

@@ -107,7 +107,9 @@ class Engine:
         own = self.pid()
         if own is None:
             for var, port in self.ports.items():
-                if port_open(port):
+                # a process just killed can hold its port for a moment while its threads exit (a JVM's
+                # main thread is already a zombie then): give it a few seconds before calling it a clash
+                if port_open(port) and not holds_within(lambda: not port_open(port), 10):
                     raise EnvironmentProblem(
                         f"{self.name}: port {port} is already in use by another process",
                         fix=f"stop that process or choose another port with {var}=<port>",

@@ -46,6 +46,6 @@ def plan_rollout(cfg: Settings, job: CompiledJob) -> rollout.Plan:
 def apply_rollout(cfg: Settings, plan: rollout.Plan, job: CompiledJob) -> dict:
     # not retried automatically: a half-done switch is resolved inside apply (restore), never by re-running it blind
     with environment(cfg) as env:
-        result = rollout.apply(plan, job, env.routing, env.rollout_store)
+        result = rollout.apply(plan, job, env.routing, env.rollout_store, cfg.name)
     get_run_logger().info("rollout %s: job %s", result["action"], result["job_id"])
     return result

@@ -256,18 +256,20 @@ class LocalFlinkJobs:
     DIALECT = "local"
 
     def __init__(self, gateway_url: str, rest_url: str, work_dir: Path, bootstrap_servers: str,
-                 delivery_guarantee: str = "exactly-once"):
+                 delivery_guarantee: str = "exactly-once", source_isolation_level: str = "read_committed"):
         self.gateway_url = gateway_url
         self.rest = FlinkRest(rest_url)
         self.plans = work_dir / "plans"
         self.savepoint_dir = f"file://{work_dir / 'savepoints'}"
         self.bootstrap_servers = bootstrap_servers
         self.delivery_guarantee = delivery_guarantee
+        self.source_isolation_level = source_isolation_level
 
     def compile_options(self) -> dict:
         # exactly-once sinks: with stop-with-savepoint this is what makes a job switch lose and duplicate nothing
         return {"local": LocalOptions(bootstrap_servers=self.bootstrap_servers,
-                                      delivery_guarantee=self.delivery_guarantee)}
+                                      delivery_guarantee=self.delivery_guarantee,
+                                      source_isolation_level=self.source_isolation_level)}
 
     def close(self) -> None:
         self.rest.close()

@@ -373,6 +373,9 @@ def test_local_default_is_exactly_the_established_local_shape():
         ("producer.override.linger.ms", "10"),
         ("producer.override.batch.size", "262144"),
         ("producer.override.compression.type", "lz4"),
+        # exactly-once capture (KIP-618)
+        ("exactly.once.support", "required"),
+        ("transaction.boundary", "poll"),
         ("transforms", "unwrap,route"),
         ("transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState"),
         ("transforms.unwrap.add.fields", "op,table,ts_ms,lsn"),

@@ -8,7 +8,7 @@ import pytest
 from filters.compiler import compile_job
 from filters.loader import load_pipeline
 from pipeline import rollout
-from pipeline.errors import FlinkError, PipelineError, TransientError
+from pipeline.errors import FlinkError, TransientError
 from pipeline.paths import FILTERS_FILE
 from pipeline.ports import RoutingJobs, RolloutStore, RunningJob
 
@@ -17,7 +17,7 @@ class FakeJobs:
     SUPPORTS_SAVEPOINTS = True
     DIALECT = "local"
 
-    def __init__(self, running=(), fail: dict[str, PipelineError] | None = None):
+    def __init__(self, running=(), fail: dict[str, BaseException] | None = None):
         self.jobs = {j.id: j for j in running}
         self.fail = fail or {}
         self.calls: list[str] = []
@@ -162,3 +162,58 @@ def test_first_start_has_nothing_to_restore(job):
     with pytest.raises(FlinkError, match="boom"):
         rollout.apply(plan, job, jobs, store)
     assert jobs.jobs == {}
+
+
+def test_an_unexpected_error_after_the_old_job_stopped_restores_it(job):
+    store = FakeStore()
+    jobs = FakeJobs([_old(store)], fail={"start:savepoint-of-old": RuntimeError("connection pool exhausted")})
+    plan = rollout.plan_against_running(job, jobs, store)
+    with pytest.raises(FlinkError) as info:
+        rollout.apply(plan, job, jobs, store, "local")
+    line = str(info.value)
+    assert "RuntimeError: connection pool exhausted" in line and "previous job restored as old-restored" in line
+    assert "old-restored" in jobs.jobs and jobs.calls[-1] == "restore"
+    assert isinstance(info.value.__cause__, RuntimeError)  # the traceback of the bug stays in the run's logs
+    assert plan.fingerprint not in store
+
+
+def test_an_unexpected_error_and_a_failed_restore_name_the_savepoint_and_the_command(job):
+    store = FakeStore()
+    jobs = FakeJobs([_old(store)], fail={"start:savepoint-of-old": RuntimeError("boom"),
+                                          "restore": OSError("gateway went away")})
+    plan = rollout.plan_against_running(job, jobs, store)
+    with pytest.raises(FlinkError) as info:
+        rollout.apply(plan, job, jobs, store, "staging")
+    line = str(info.value)
+    assert "RuntimeError: boom" in line and "OSError: gateway went away" in line and "NO routing job is running" in line
+    assert "savepoint-of-old" in line and "./run flow flink-rollout --environment staging" in line
+    assert "\n" not in line
+
+
+def test_an_interrupt_after_the_old_job_stopped_restores_it_then_interrupts(job):
+    store = FakeStore()
+    jobs = FakeJobs([_old(store)], fail={"wait_running": KeyboardInterrupt()})
+    plan = rollout.plan_against_running(job, jobs, store)
+    with pytest.raises(KeyboardInterrupt):
+        rollout.apply(plan, job, jobs, store, "local")
+    assert "cancel:job-1" in jobs.calls and "old-restored" in jobs.jobs and "job-1" not in jobs.jobs
+
+
+def test_an_interrupt_whose_restore_fails_names_the_savepoint_and_the_command(job):
+    store = FakeStore()
+    jobs = FakeJobs([_old(store)], fail={"wait_running": KeyboardInterrupt(), "restore": KeyboardInterrupt()})
+    plan = rollout.plan_against_running(job, jobs, store)
+    with pytest.raises(FlinkError) as info:
+        rollout.apply(plan, job, jobs, store, "local")
+    line = str(info.value)
+    assert "KeyboardInterrupt" in line and "savepoint-of-old" in line
+    assert "./run flow flink-rollout --environment local" in line
+
+
+def test_an_unexpected_error_before_anything_stopped_leaves_the_old_job_alone(job):
+    store = FakeStore()
+    jobs = FakeJobs([_old(store)], fail={"stop:old": RuntimeError("bug in stop")})
+    plan = rollout.plan_against_running(job, jobs, store)
+    with pytest.raises(FlinkError, match="RuntimeError: bug in stop"):
+        rollout.apply(plan, job, jobs, store, "local")
+    assert "old" in jobs.jobs and not any(c.startswith(("start", "restore")) for c in jobs.calls)
