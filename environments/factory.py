@@ -22,6 +22,7 @@ def _local(cfg: LocalSettings) -> Environment:
     from environments.kafka import KafkaClients
     from environments.local.connect import LocalConnect, write_connect_secrets
     from environments.local.flink import LocalFlinkJobs
+    from environments.local.health import LocalHealthProbe
     from environments.local.activity import FileActivityMeter
     from environments.local.infrastructure import LocalInfrastructure
     from environments.postgres import PostgresDatabase
@@ -41,6 +42,8 @@ def _local(cfg: LocalSettings) -> Environment:
         variant = local_variant_for(get_variant(variant_name or cfg.connector_variant))
         return LOCAL_CONNECTOR_NAME, local_debezium_config(cfg, secrets, variant=variant)
 
+    stack = LocalStack(cfg.database)
+    fleet = LocalConsumerFleet(state / "consumers", cfg.kafka, mode)
     return Environment(
         name=cfg.name, kind=cfg.kind,
         database=PostgresDatabase(cfg.database),
@@ -48,12 +51,13 @@ def _local(cfg: LocalSettings) -> Environment:
         routing=routing,
         kafka=KafkaClients(cfg.kafka, mode.isolation_level),
         rollout_store=FileRolloutStore(state / "flink" / "deployments"),
-        infrastructure=LocalInfrastructure(LocalStack(cfg.database)),
-        consumers=LocalConsumerFleet(state / "consumers", cfg.kafka, mode),
+        infrastructure=LocalInfrastructure(stack),
+        consumers=fleet,
         delivery=mode,
         schema_registry=None,
         activity=FileActivityMeter(api_activity_file()),
         connector_config=connector_config,
+        health=LocalHealthProbe(stack, routing.rest, fleet, state / "flink" / "checkpoints"),
         closers=[connect.close, routing.close],
     )
 

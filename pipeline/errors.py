@@ -58,3 +58,14 @@ class AwaitingApproval(PipelineError):
 
 class DeployBusy(PipelineError):
     """Another deploy of the same environment held its slot for longer than this run would wait."""
+
+
+class Unhealthy(PipelineError):
+    """pipeline-health found problems: one line per problem (kept as lines, not folded into one)."""
+
+    def one_line(self) -> str:
+        lines = [" ".join(line.split()) for line in self.message.splitlines() if line.strip()]
+        text = "\n  ".join(lines)
+        if self.fix:
+            text += f"\n  fix: {' '.join(self.fix.split())}"
+        return text

@@ -73,6 +73,9 @@ class Connect(Protocol):
     def delete(self, name: str) -> bool: ...
     def offsets(self, name: str) -> list[dict]: ...  # [{"partition": {...}, "offset": {...}}]
     def create_with_offsets(self, name: str, config: dict[str, str], offsets: list[dict]) -> str: ...
+    #: failed tasks can be restarted through the API (pipeline-health heals them); else only reported
+    RESTARTS_FAILED_TASKS: bool
+    def restart_failed(self, name: str) -> None: ...  # restart the connector's FAILED instances and tasks
 
 
 # --- Flink routing jobs -------------------------------------------------------------------------------
@@ -199,6 +202,27 @@ class ConsumerFleet(Protocol):
     def stop(self) -> list[str]: ...
 
 
+# --- pipeline-health ---------------------------------------------------------------------------------
+
+@runtime_checkable
+class HealthProbe(Protocol):
+    """What pipeline-health reads and heals beyond the other ports: the engines this environment runs, the
+    routing job with its figures and retained checkpoints, the consumer processes (pipeline/health.py has
+    the readings' types)."""
+
+    #: the engines are processes this environment starts, so a dead one can be started again
+    RESTARTS_ENGINES: bool
+    #: a lost routing job can be started again from its newest retained checkpoint
+    RESTORES_FROM_CHECKPOINTS: bool
+
+    def engines(self) -> list: ...  # [EngineReading]
+    def start_engine(self, name: str) -> str: ...  # one line saying what was done
+    def routing(self) -> list: ...  # [RoutingReading] of the routing jobs that are not over
+    def latest_checkpoint(self, job_id: str) -> str | None: ...
+    def consumers_alive(self) -> dict[str, bool | None]: ...
+    def start_consumers(self) -> list[str]: ...  # one line per consumer started
+
+
 # --- the bundle ---------------------------------------------------------------------------------------
 
 @dataclass
@@ -222,6 +246,8 @@ class Environment:
     #: the capture connector's (name, config) for a variant (None: the settings' variant) on this target;
     #: secrets as references or real values that only ever travel to the Connect API (never logged)
     connector_config: Callable[..., tuple[str, dict[str, str]]] | None = field(default=None, repr=False)
+    #: what pipeline-health reads and heals beyond the ports above (None: only the ports above)
+    health: HealthProbe | None = None
     closers: list = field(default_factory=list, repr=False)
 
     def close(self) -> None:

@@ -23,6 +23,9 @@ from pipeline.errors import FlinkError, PipelineError
 from pipeline.ports import RolloutStore, RoutingJobs, RunningJob
 
 JOB_NAME = "business-events-routing"
+#: the rollout-store key naming the routing job deployed last ({"fingerprint", "job_id"}): what pipeline-health
+#: restores when no routing job runs
+CURRENT_KEY = "routing-current"
 
 
 def job_name(fp: str) -> str:
@@ -114,7 +117,10 @@ def apply(plan: Plan, job: CompiledJob, jobs: RoutingJobs, store: RolloutStore,
     PipelineError, any other exception, an interrupt — restores it (or names how to finish when even that
     fails). `environment` only goes into the command that message names."""
     if plan.action == "none":
-        return {"action": "none", "job_id": plan.running[0]["id"]}
+        job_id = plan.running[0]["id"]
+        if (store.load(CURRENT_KEY) or {}).get("job_id") != job_id:  # recorded by an older version, or healed
+            store.save(CURRENT_KEY, {"fingerprint": plan.fingerprint, "job_id": job_id})
+        return {"action": "none", "job_id": job_id}
     jobs.validate(job.statements)  # Flink's message on a rejection; nothing touched yet
 
     stopped: list[tuple[RunningJob, str]] = []
@@ -135,6 +141,7 @@ def apply(plan: Plan, job: CompiledJob, jobs: RoutingJobs, store: RolloutStore,
                 pass
         _fail_with_restore(err, stopped, jobs, store, environment)
     store.save(plan.fingerprint, record_of(job, plan.fingerprint, job_id))
+    store.save(CURRENT_KEY, {"fingerprint": plan.fingerprint, "job_id": job_id})
     return {"action": plan.action, "job_id": job_id, "stopped": [o.id for o, _ in stopped],
             "savepoints": [t for _, t in stopped]}
 

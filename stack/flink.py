@@ -79,6 +79,8 @@ sql-gateway.endpoint.rest.port: {self.gateway_port}
 execution.checkpointing.interval: {checkpoint_interval()}
 execution.checkpointing.dir: file://{state / 'checkpoints'}
 execution.checkpointing.savepoint-dir: file://{state / 'savepoints'}
+# Kept when a job is cancelled or fails: pipeline-health restores a lost routing job from its newest one
+execution.checkpointing.externalized-checkpoint-retention: RETAIN_ON_CANCELLATION
 restart-strategy.type: exponential-delay
 """
 

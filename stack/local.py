@@ -41,7 +41,18 @@ class LocalStack:
     def engines(self) -> list[Engine]:
         return [self.postgres, self.pgbouncer, self.kafka, self.connect, *self.flink]
 
+    @property
+    def wanted_path(self):
+        """Present from `up` to `down`: the stack is meant to run, so pipeline-health starts a dead engine again
+        (and leaves a stack that was stopped on purpose alone)."""
+        return state_dir() / "stack.wanted"
+
+    def wanted(self) -> bool:
+        return self.wanted_path.exists()
+
     def up(self, only: set[str] | None = None) -> list[StartReport]:
+        state_dir().mkdir(parents=True, exist_ok=True)
+        self.wanted_path.touch()
         reports = []
         for engine in self.engines:
             if only and engine.name not in only:
@@ -52,6 +63,7 @@ class LocalStack:
         return reports
 
     def down(self) -> list[str]:
+        self.wanted_path.unlink(missing_ok=True)
         return [e.name for e in reversed(self.engines) if e.stop()]
 
     def status(self) -> list[dict]:

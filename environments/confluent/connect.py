@@ -238,6 +238,15 @@ class ConfluentConnect:
                           last=lambda: f"state {last[0].state if last[0] else 'not visible yet'}",
                           sleep=self.sleep, clock=self.clock)
 
+    #: the Connect v1 API has no restart operation (its OpenAPI spec in confluentinc/ccloud-sdk-go-v2,
+    #: connect/v1/api/openapi.yaml, lists pause and resume as the only lifecycle calls): pipeline-health
+    #: reports a failed managed task with its error but cannot restart it
+    RESTARTS_FAILED_TASKS = False
+
+    def restart_failed(self, name: str) -> None:
+        raise ConnectorError(f"Confluent Cloud's Connect API cannot restart the tasks of {name!r}",
+                             fix="restart the connector in the Confluent Cloud console")
+
     def pause(self, name: str, timeout: float | None = None) -> None:
         """`PUT …/pause` (202, asynchronous), then wait until PAUSED. Already paused: nothing is sent."""
         current = self._existing(name)

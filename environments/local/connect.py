@@ -114,6 +114,13 @@ class LocalConnect:
 
         poll_until(stopped, timeout=60, what=f"connector {name!r} STOPPED")
 
+    RESTARTS_FAILED_TASKS = True
+
+    def restart_failed(self, name: str) -> None:
+        """Restart the connector's FAILED instance and tasks only (KIP-745), leaving running ones alone."""
+        self._ok(self._call("POST", f"/connectors/{name}/restart", params={"includeTasks": "true", "onlyFailed": "true"}),
+                 f"restart the failed tasks of {name!r}")
+
     def resume(self, name: str) -> None:
         self._ok(self._call("PUT", f"/connectors/{name}/resume"), f"resume {name!r}")
         self.wait_running(name)

@@ -50,10 +50,14 @@ def test_prefect_names_of_a_setting():
     assert "CDC_FLINK_API_SECRET" in CLOUD_VARIABLES
 
 
-def test_autostop_runs_hourly_on_local_dev_staging_and_nothing_else_is_scheduled():
+def test_autostop_runs_hourly_health_every_5_minutes_and_nothing_else_is_scheduled():
     scheduled = {}
+    expected = {"database_autostop": {"cron": "0 * * * *", "timezone": "UTC", "active": True},
+                "pipeline_health": {"interval": 300, "active": True}}
     for d in _deployments():
+        flow = d["entrypoint"].split(":")[1]
         for schedule in d.get("schedules") or []:
-            scheduled.setdefault(d["entrypoint"].split(":")[1], set()).add(d["name"])
-            assert schedule == {"cron": "0 * * * *", "timezone": "UTC", "active": True}
-    assert scheduled == {"database_autostop": {"local", "dev", "staging"}}
+            scheduled.setdefault(flow, set()).add(d["name"])
+            assert schedule == expected[flow]
+    assert scheduled == {"database_autostop": {"local", "dev", "staging"},
+                         "pipeline_health": {"local", "dev", "staging", "prod"}}

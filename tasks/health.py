@@ -1,0 +1,173 @@
+"""pipeline-health's tasks: heal what can be healed (bounded, every action reported), then read every component.
+
+Order matters and follows the data: engines (in start order) first, then the connector (a Kafka restart fails
+its task), the routing job (a JobManager restart loses it), the consumers. Each heal is one action with its
+outcome as one line; a heal that fails is reported and the rest still runs.
+"""
+
+from __future__ import annotations
+
+import time
+
+from prefect import get_run_logger, task
+
+from connectors.config import LOCAL_CONNECTOR_NAME
+from consumers.registry import CONSUMERS
+from environments.health_probe import group_readings, slot_reading, topic_sizes
+from pipeline import health
+from pipeline.errors import PipelineError
+from pipeline.health import RestartRecord, Row, Thresholds
+from pipeline.inactivity import AUTOSTOP_KEY
+from pipeline.ports import Environment
+from pipeline.rollout import CURRENT_KEY, job_name
+from tasks.env import Settings, environment
+
+#: the dead-letter topics whose records are counted (routing's, and each consumer's)
+RAW_DLQ_SUFFIX = ".dlq"
+
+
+def _restart_key(connector: str) -> str:
+    return f"health-restarts-{connector}"
+
+
+def heal_connector(env: Environment, name: str, t: Thresholds, now: float) -> list[str]:
+    state = env.connect.status(name)
+    store = env.rollout_store
+    raw = store.load(_restart_key(name)) or {}
+    record = RestartRecord(raw.get("attempts", 0), raw.get("last_at"))
+    if state is None or state.failure() is None:
+        if record.attempts and state is not None and state.running:
+            store.save(_restart_key(name), {})  # healthy again: the next failure starts a fresh budget
+        return []
+    if not env.connect.RESTARTS_FAILED_TASKS:
+        return [f"connector {name}: cannot be restarted through this Connect API: {state.failure()}"]
+    action, why = health.task_restart_decision(record, now, t)
+    if action != "restart":
+        return [f"connector {name}: not restarted ({why}): {state.failure()}"]
+    store.save(_restart_key(name), {"attempts": record.attempts + 1, "last_at": now})
+    try:
+        env.connect.restart_failed(name)
+        env.connect.wait_running(name, timeout=60)
+    except PipelineError as err:
+        return [f"connector {name}: {why} did not bring it back: {err.message}"]
+    store.save(_restart_key(name), {})
+    return [f"connector {name}: failed task restarted ({why}); RUNNING"]
+
+
+def heal_routing(env: Environment, readings: list[health.RoutingReading]) -> list[str]:
+    """No routing job alive (or only a FAILED one): start the deployed job again from its newest retained
+    checkpoint. A job that is RESTARTING is Flink healing it: left alone."""
+    probe = env.health
+    if probe is None or not probe.RESTORES_FROM_CHECKPOINTS:
+        return []
+    if any(r.state not in ("FAILED",) for r in readings):
+        return []
+    current = env.rollout_store.load(CURRENT_KEY) or {}
+    fp = current.get("fingerprint")
+    record = env.rollout_store.load(fp) if fp else None
+    if not record:
+        return ["routing job: nothing recorded as deployed, so nothing to restore (run flink-rollout)"]
+    checkpoint = None
+    for job_id in [r.id for r in readings] + [record.get("job_id")]:
+        checkpoint = checkpoint or (probe.latest_checkpoint(job_id) if job_id else None)
+    if checkpoint is None:
+        return [f"routing job: no retained checkpoint of job {record.get('job_id')}; not restored "
+                "(run flink-rollout)"]
+    try:
+        job_id = env.routing.start(record["statements"], job_name(fp), resume_from=checkpoint)
+        env.routing.wait_running(job_id)
+    except PipelineError as err:
+        return [f"routing job: restoring from {checkpoint} failed: {err.message}"]
+    env.rollout_store.save(fp, {**record, "job_id": job_id})
+    env.rollout_store.save(CURRENT_KEY, {"fingerprint": fp, "job_id": job_id})
+    return [f"routing job restored from {checkpoint.removeprefix('file://')} as {job_id}"]
+
+
+def read_all(env: Environment, cfg: Settings, t: Thresholds, connector: str) -> list[Row]:
+    asleep = bool(env.rollout_store.load(AUTOSTOP_KEY))
+    probe = env.health
+    rows: list[Row] = []
+    if probe is not None:
+        rows += health.engine_rows(probe.engines(), database_asleep=asleep)
+    if asleep and env.infrastructure.database_state() != "available":
+        rows.append(Row("database", "asleep", f"{env.infrastructure.database_state()} (database-autostop)"))
+        slot = None
+    else:
+        try:
+            slot = slot_reading(env.database, cfg.database.slot_name)
+        except PipelineError as err:
+            rows.append(Row("database", "unhealthy", "unreachable", f"database {env.database.where()}: {err.message}"))
+            slot = None
+            asleep = True  # the slot row would repeat the same problem
+    state = _read(rows, "kafka connect", lambda: env.connect.status(connector))
+    if state is not _UNREADABLE:
+        rows += health.connector_rows(connector, state, asleep=asleep)
+    routing = _read(rows, "routing jobs", lambda: probe.routing() if probe is not None else [
+        health.RoutingReading(j.id, j.name, "RUNNING") for j in env.routing.running()])
+    if routing is not _UNREADABLE:
+        rows += health.routing_rows(routing, t)
+    alive = probe.consumers_alive() if probe is not None else {}
+    groups = _read(rows, "consumer groups", lambda: group_readings(env.kafka, CONSUMERS.values(), alive))
+    if groups is not _UNREADABLE:
+        rows += health.group_rows(groups, t)
+    rows += health.slot_rows(cfg.database.slot_name, slot, t, asleep=asleep)
+    dlqs = [cfg.raw_topic + RAW_DLQ_SUFFIX] + [s.topic + RAW_DLQ_SUFFIX for s in CONSUMERS.values()]
+    sizes = _read(rows, "dead-letter topics", lambda: topic_sizes(env.kafka, dlqs))
+    if sizes is not _UNREADABLE:
+        rows += health.dlq_rows(sizes)
+    return rows
+
+
+_UNREADABLE = object()
+
+
+def _read(rows: list[Row], what: str, read):
+    """A reading, or a row saying it could not be read (an engine down must not hide the other rows)."""
+    try:
+        return read()
+    except PipelineError as err:
+        rows.append(Row(what, "unhealthy", "unreadable", f"{what}: {err.message}"))
+        return _UNREADABLE
+
+
+@task(name="heal")
+def heal(cfg: Settings, t: Thresholds) -> list[str]:
+    log = get_run_logger()
+    done: list[str] = []
+    with environment(cfg) as env:
+        probe = env.health
+        asleep = bool(env.rollout_store.load(AUTOSTOP_KEY))
+        if probe is not None and probe.RESTARTS_ENGINES:
+            for engine in probe.engines():
+                if engine.alive or not engine.wanted or (engine.name == "postgres" and asleep):
+                    continue
+                try:
+                    done.append(probe.start_engine(engine.name))
+                except PipelineError as err:
+                    done.append(f"engine {engine.name} could not be started: {err.message}")
+        connector = connector_name(env)
+        if any(line.startswith("engine connect started") for line in done) and not asleep:
+            # its tasks come back on their own from the committed offsets: wait for that before judging them
+            try:
+                env.connect.wait_running(connector, timeout=90)
+            except PipelineError as err:
+                done.append(f"connector {connector} not RUNNING after the worker started: {err.message}")
+        if not asleep:
+            done += heal_connector(env, connector, t, time.time())
+            if probe is not None:
+                done += heal_routing(env, probe.routing())
+        if probe is not None:
+            done += probe.start_consumers()
+    for line in done:
+        log.info("heal: %s", line)
+    return done
+
+
+@task(name="read-health")
+def read_health(cfg: Settings, t: Thresholds) -> list[Row]:
+    with environment(cfg) as env:
+        return read_all(env, cfg, t, connector_name(env))
+
+
+def connector_name(env: Environment) -> str:
+    return env.connector_config()[0] if env.connector_config else LOCAL_CONNECTOR_NAME

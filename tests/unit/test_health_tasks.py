@@ -1,0 +1,127 @@
+"""pipeline-health's heal steps against fake ports: a failed task is restarted within its budget and the budget
+is kept across runs; a lost routing job is started from its newest retained checkpoint with its recorded SQL;
+without a record or a checkpoint nothing is started and the line says what to run."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from pipeline.errors import ConnectorError
+from pipeline.health import RoutingReading, Thresholds
+from pipeline.ports import ConnectorState, TaskState
+from pipeline.rollout import CURRENT_KEY
+from tasks.health import heal_connector, heal_routing
+
+
+class FakeStore(dict):
+    def save(self, key, record):
+        self[key] = record
+
+    def load(self, key):
+        return self.get(key)
+
+
+class FakeConnect:
+    RESTARTS_FAILED_TASKS = True
+
+    def __init__(self, heals: bool):
+        self.heals, self.failed, self.restarts = heals, True, 0
+
+    def status(self, name):
+        state = "FAILED" if self.failed else "RUNNING"
+        return ConnectorState(name, "RUNNING", (TaskState(0, state, "PSQLException: gone" if self.failed else None),))
+
+    def restart_failed(self, name):
+        self.restarts += 1
+        self.failed = not self.heals
+
+    def wait_running(self, name, timeout=90.0):
+        if self.failed:
+            raise ConnectorError(f"connector {name!r} task 0 FAILED: PSQLException: gone")
+
+
+def test_a_failed_task_is_restarted_and_a_healthy_one_clears_the_budget():
+    env = SimpleNamespace(connect=FakeConnect(heals=True), rollout_store=FakeStore())
+    assert heal_connector(env, "c", Thresholds(), now=1000) == ["connector c: failed task restarted (restart 1 of 5); RUNNING"]
+    assert env.rollout_store.load("health-restarts-c") == {}
+    assert heal_connector(env, "c", Thresholds(), now=1001) == []
+
+
+def test_a_task_that_keeps_failing_is_retried_with_backoff_then_given_up():
+    t = Thresholds(task_restart_limit=2, task_restart_backoff_seconds=60)
+    env = SimpleNamespace(connect=FakeConnect(heals=False), rollout_store=FakeStore())
+    first = heal_connector(env, "c", t, now=1000)
+    assert first == ["connector c: restart 1 of 2 did not bring it back: connector 'c' task 0 FAILED: PSQLException: gone"]
+    assert heal_connector(env, "c", t, now=1030)[0].startswith("connector c: not restarted (restart 2 after 60s backoff")
+    assert env.connect.restarts == 1
+    heal_connector(env, "c", t, now=1061)
+    assert env.connect.restarts == 2
+    assert heal_connector(env, "c", t, now=99999) == [
+        "connector c: not restarted (gave up after 2 restarts): connector 'c' task 0 FAILED: PSQLException: gone"]
+    assert env.connect.restarts == 2
+
+
+def test_a_connect_api_without_restart_only_reports():
+    connect = FakeConnect(heals=True)
+    connect.RESTARTS_FAILED_TASKS = False
+    env = SimpleNamespace(connect=connect, rollout_store=FakeStore())
+    assert heal_connector(env, "c", Thresholds(), now=1)[0].startswith("connector c: cannot be restarted")
+    assert connect.restarts == 0
+
+
+class FakeRouting:
+    def __init__(self):
+        self.started = []
+
+    def start(self, statements, name, resume_from=None):
+        self.started.append((tuple(statements), name, resume_from))
+        return "job-2"
+
+    def wait_running(self, job_id, timeout=90.0):
+        pass
+
+
+class FakeProbe:
+    RESTORES_FROM_CHECKPOINTS = True
+
+    def __init__(self, checkpoints):
+        self.checkpoints = checkpoints
+
+    def latest_checkpoint(self, job_id):
+        return self.checkpoints.get(job_id)
+
+
+def _env(checkpoints, store):
+    return SimpleNamespace(health=FakeProbe(checkpoints), routing=FakeRouting(), rollout_store=store)
+
+
+def test_a_lost_routing_job_starts_from_its_newest_checkpoint_with_its_recorded_sql():
+    store = FakeStore({CURRENT_KEY: {"fingerprint": "abc", "job_id": "job-1"},
+                       "abc": {"fingerprint": "abc", "job_id": "job-1", "statements": ["CREATE ...", "INSERT ..."]}})
+    env = _env({"job-1": "file:///s/checkpoints/job-1/chk-7"}, store)
+    assert heal_routing(env, []) == ["routing job restored from /s/checkpoints/job-1/chk-7 as job-2"]
+    assert env.routing.started == [(("CREATE ...", "INSERT ..."), "business-events-routing-abc",
+                                    "file:///s/checkpoints/job-1/chk-7")]
+    assert store[CURRENT_KEY] == {"fingerprint": "abc", "job_id": "job-2"} and store["abc"]["job_id"] == "job-2"
+
+
+def test_a_running_or_restarting_job_is_left_to_flink():
+    env = _env({"job-1": "file:///c"}, FakeStore({CURRENT_KEY: {"fingerprint": "abc"}, "abc": {"statements": []}}))
+    assert heal_routing(env, [RoutingReading("job-1", "r", "RESTARTING")]) == []
+    assert env.routing.started == []
+
+
+def test_a_failed_job_is_restored_from_its_own_checkpoint():
+    store = FakeStore({CURRENT_KEY: {"fingerprint": "abc", "job_id": "job-0"},
+                       "abc": {"job_id": "job-0", "statements": ["S"]}})
+    env = _env({"job-1": "file:///c/job-1/chk-3"}, store)
+    assert heal_routing(env, [RoutingReading("job-1", "r", "FAILED")]) == ["routing job restored from /c/job-1/chk-3 as job-2"]
+
+
+def test_without_a_record_or_a_checkpoint_nothing_is_started():
+    assert heal_routing(_env({}, FakeStore()), []) == [
+        "routing job: nothing recorded as deployed, so nothing to restore (run flink-rollout)"]
+    store = FakeStore({CURRENT_KEY: {"fingerprint": "abc"}, "abc": {"job_id": "job-1", "statements": ["S"]}})
+    env = _env({}, store)
+    assert heal_routing(env, []) == ["routing job: no retained checkpoint of job job-1; not restored (run flink-rollout)"]
+    assert env.routing.started == []
