@@ -21,6 +21,7 @@ from consumers.registry import CONSUMERS
 from environments.kafka import KafkaClients
 from pipeline.delivery import DEFAULT as DEFAULT_DELIVERY
 from pipeline.delivery import DeliveryMode
+from pipeline.errors import PipelineError
 from pipeline.kafka_connection import KafkaConnection
 from pipeline.paths import ROOT
 from pipeline.ports import Processed
@@ -99,3 +100,15 @@ class LocalConsumerFleet:
 
     def stop(self) -> list[str]:
         return [p.spec.name for p in self.processes() if p.stop()]
+
+    def alive(self) -> dict[str, bool | None]:
+        """Whether each consumer's process runs (pipeline-health)."""
+        return {p.spec.name: p.pid() is not None for p in self.processes()}
+
+    def start_dead(self) -> list[str]:
+        """deploy(), reported as one line per consumer it started (pipeline-health's heal)."""
+        try:
+            rows = self.deploy()
+        except PipelineError as err:
+            return [f"consumers: {err.message}"]
+        return [f"consumer {r['consumer']} {r['outcome']}" for r in rows if r["outcome"] != "reused"]

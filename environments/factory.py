@@ -70,6 +70,7 @@ def _cloud(cfg: CloudSettings) -> Environment:
     from environments.aws.aurora import AuroraCluster
     from environments.confluent.connect import ConfluentConnect
     from environments.confluent.flink_statements import ConfluentStatements
+    from environments.confluent.health import ConfluentHealthProbe
     from environments.confluent.schema_registry import ConfluentSchemaRegistry
     from environments.consumer_fleet import LocalConsumerFleet
     from environments.kafka import KafkaClients
@@ -100,6 +101,8 @@ def _cloud(cfg: CloudSettings) -> Environment:
     registry = ConfluentSchemaRegistry(url=cc.schema_registry_url, api_key=cc.schema_registry_api_key,
                                        api_secret=cc.schema_registry_api_secret)
 
+    fleet = LocalConsumerFleet(state_dir() / f"consumers-{cfg.name}", cfg.kafka, cfg.delivery)
+
     def connector_config(variant_name: str | None = None) -> tuple[str, dict[str, str]]:
         variant = get_variant(variant_name or cfg.connector_variant)
         if not variant.managed:
@@ -125,10 +128,11 @@ def _cloud(cfg: CloudSettings) -> Environment:
         kafka=KafkaClients(cfg.kafka, cfg.delivery.isolation_level),
         rollout_store=PrefectVariableRolloutStore(cfg.name),
         infrastructure=aurora,
-        consumers=LocalConsumerFleet(state_dir() / f"consumers-{cfg.name}", cfg.kafka, cfg.delivery),
+        consumers=fleet,
         delivery=cfg.delivery,
         schema_registry=registry,
         activity=CloudWatchActivityMeter.from_settings(cfg.aws),
         connector_config=connector_config,
+        health=ConfluentHealthProbe(routing, fleet),
         closers=[connect.close, routing.close, registry.close],
     )

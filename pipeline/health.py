@@ -195,6 +195,14 @@ def dlq_rows(counts: dict[str, int | None]) -> list[Row]:
     return rows
 
 
+def registry_rows(subject: str, latest: dict | None) -> list[Row]:
+    """The raw topic's value schema in Schema Registry (where tables are typed by it)."""
+    what = f"schema registry {subject}"
+    if latest is None:
+        return [Row(what, "unhealthy", "missing", f"{what}: no schema registered (run provision)")]
+    return [Row(what, "ok", f"version {latest.get('version', '?')}, id {latest.get('id', '?')}")]
+
+
 def _bytes(n: int) -> str:
     return f"{n / MIB:.1f} MiB" if n >= MIB else f"{n} B"
 

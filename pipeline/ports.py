@@ -136,6 +136,7 @@ class Kafka(Protocol):
 @runtime_checkable
 class SchemaRegistry(Protocol):
     def ensure_schema(self, subject: str, schema: dict) -> str: ...  # registered | unchanged
+    def latest(self, subject: str) -> dict | None: ...  # {subject, version, id, schema, ...} or None
 
 
 # --- Database and infrastructure ----------------------------------------------------------------------

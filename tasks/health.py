@@ -13,14 +13,19 @@ from prefect import get_run_logger, task
 
 from connectors.config import LOCAL_CONNECTOR_NAME
 from consumers.registry import CONSUMERS
+from environments.confluent.schemas import value_subject
 from environments.health_probe import group_readings, slot_reading, topic_sizes
 from pipeline import health
-from pipeline.errors import PipelineError
+from pipeline.errors import DeployBusy, PipelineError
 from pipeline.health import RestartRecord, Row, Thresholds
 from pipeline.inactivity import AUTOSTOP_KEY
 from pipeline.ports import Environment
 from pipeline.rollout import CURRENT_KEY, job_name
+from tasks.deploy_slot import one_deploy_at_a_time
 from tasks.env import Settings, environment
+
+#: how long a heal waits for a deploy of the same environment to end before leaving capture and routing alone
+DEPLOY_SLOT_WAIT = 5.0
 
 #: the dead-letter topics whose records are counted (routing's, and each consumer's)
 RAW_DLQ_SUFFIX = ".dlq"
@@ -111,6 +116,11 @@ def read_all(env: Environment, cfg: Settings, t: Thresholds, connector: str) -> 
     if groups is not _UNREADABLE:
         rows += health.group_rows(groups, t)
     rows += health.slot_rows(cfg.database.slot_name, slot, t, asleep=asleep)
+    if env.schema_registry is not None:
+        subject = value_subject(cfg.raw_topic)
+        latest = _read(rows, "schema registry", lambda: env.schema_registry.latest(subject))
+        if latest is not _UNREADABLE:
+            rows += health.registry_rows(subject, latest)
     dlqs = [cfg.raw_topic + RAW_DLQ_SUFFIX] + [s.topic + RAW_DLQ_SUFFIX for s in CONSUMERS.values()]
     sizes = _read(rows, "dead-letter topics", lambda: topic_sizes(env.kafka, dlqs))
     if sizes is not _UNREADABLE:
@@ -146,21 +156,36 @@ def heal(cfg: Settings, t: Thresholds) -> list[str]:
                 except PipelineError as err:
                     done.append(f"engine {engine.name} could not be started: {err.message}")
         connector = connector_name(env)
-        if any(line.startswith("engine connect started") for line in done) and not asleep:
-            # its tasks come back on their own from the committed offsets: wait for that before judging them
-            try:
-                env.connect.wait_running(connector, timeout=90)
-            except PipelineError as err:
-                done.append(f"connector {connector} not RUNNING after the worker started: {err.message}")
-        if not asleep:
-            done += heal_connector(env, connector, t, time.time())
-            if probe is not None:
-                done += heal_routing(env, probe.routing())
+        done += _heal_capture_and_routing(cfg, env, probe, connector, t, asleep, done)
         if probe is not None:
             done += probe.start_consumers()
     for line in done:
         log.info("heal: %s", line)
     return done
+
+
+def _heal_capture_and_routing(cfg: Settings, env: Environment, probe, connector: str, t: Thresholds, asleep: bool,
+                              done: list[str]) -> list[str]:
+    """The connector and the routing job are what deploys change: healed only while no deploy of this
+    environment runs (its slot, tasks/deploy_slot.py), so a rollout or migration between stopping one job and
+    starting the next is never "healed" into two jobs."""
+    out: list[str] = []
+    if asleep:
+        return out
+    try:
+        with one_deploy_at_a_time(cfg.name, wait=DEPLOY_SLOT_WAIT):
+            if any(line.startswith("engine connect started") for line in done):
+                # its tasks come back on their own from the committed offsets: wait for that before judging them
+                try:
+                    env.connect.wait_running(connector, timeout=90)
+                except PipelineError as err:
+                    out.append(f"connector {connector} not RUNNING after the worker started: {err.message}")
+            out += heal_connector(env, connector, t, time.time())
+            if probe is not None:
+                out += heal_routing(env, probe.routing())
+    except DeployBusy as err:
+        out.append(f"connector and routing job not healed this time: {err.message}")
+    return out
 
 
 @task(name="read-health")

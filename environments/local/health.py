@@ -14,7 +14,7 @@ from pathlib import Path
 
 from environments.consumer_fleet import LocalConsumerFleet
 from environments.local.flink import FlinkRest
-from pipeline.errors import FlinkError, PipelineError
+from pipeline.errors import FlinkError
 from pipeline.health import EngineReading, RoutingReading
 from pipeline.rollout import JOB_NAME
 from stack.local import LocalStack
@@ -86,11 +86,7 @@ class LocalHealthProbe:
 
     # -- consumers ----------------------------------------------------------------------------------------
     def consumers_alive(self) -> dict[str, bool | None]:
-        return {p.spec.name: p.pid() is not None for p in self.fleet.processes()}
+        return self.fleet.alive()
 
     def start_consumers(self) -> list[str]:
-        try:
-            rows = self.fleet.deploy()
-        except PipelineError as err:
-            return [f"consumers: {err.message}"]
-        return [f"consumer {r['consumer']} {r['outcome']}" for r in rows if r["outcome"] != "reused"]
+        return self.fleet.start_dead()

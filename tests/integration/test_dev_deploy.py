@@ -30,6 +30,7 @@ from filters.loader import load_pipeline
 # imported at collection (as test_flows does): Prefect's console handler then binds to the session's stderr,
 # not to one test's captured stream
 from flows.deploy_pipeline import deploy_pipeline
+from flows.pipeline_health import pipeline_health
 from pipeline.cli import run_cli
 from pipeline.paths import FILTERS_FILE
 from tests.doubles.confluent_cloud import MASK, TOPIC_REGEX_ROUTER, ConfluentCloudDouble
@@ -214,6 +215,22 @@ def _deploy_from_the_command_line(dev, capfd, caplog=None) -> tuple[int, list[st
     out, err = capfd.readouterr()
     dev.texts += [out, err, caplog.text if caplog else "", *map(str, raised)]
     return code, [x for x in err.splitlines() if x.startswith("error: ")], raised
+
+
+def test_pipeline_health_on_dev_reads_the_managed_services_through_the_doubles(dev_environ, capfd, caplog):
+    """After the deploys above: the connector, the routing statement (not the old FAILED one), the raw schema
+    in the registry, the dev consumers' groups over SASL_SSL and the slot all read ok; nothing to heal."""
+    result = pipeline_health(environment="dev", heal=True)
+    _keep_texts(dev_environ, capfd, caplog, json.dumps(result, default=str))
+    rows = {r["component"]: r for r in result["rows"]}
+    assert {r["state"] for r in rows.values()} == {"ok"}, rows
+    assert not any(name.startswith("engine ") for name in rows)  # managed: no engines of ours
+    assert rows[f"connector {CONNECTOR}"]["figure"] == "RUNNING, tasks 0 RUNNING"
+    assert rows[f"schema registry {SUBJECT}"]["figure"].startswith("version 1,")
+    (routing,) = [r for name, r in rows.items() if name.startswith("routing job business-events-routing-")]
+    assert "0ld0ld" not in routing["component"] and routing["figure"] == "RUNNING, no checkpoint yet"
+    assert {f"consumer {c}" for c in ("loan", "loan-payment", "service", "car")} <= set(rows)
+    assert result["healed"] == []
 
 
 def test_a_wrong_flink_secret_fails_in_one_line_naming_the_key(dev_environ, monkeypatch, capfd, caplog):

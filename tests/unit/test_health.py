@@ -91,3 +91,9 @@ def test_the_artifact_lists_rows_heals_and_problems():
     assert "| engine kafka | ok | pid / 7 |" in text
     assert "## Healing\n\n- engine connect restarted" in text
     assert text.endswith("## Problems\n\n- engine connect is not running")
+
+
+def test_the_raw_schema_missing_from_the_registry_is_a_problem():
+    from pipeline.health import registry_rows
+    assert registry_rows("raw-value", {"version": 3, "id": 100017})[0].figure == "version 3, id 100017"
+    assert registry_rows("raw-value", None)[0].problem == "schema registry raw-value: no schema registered (run provision)"
