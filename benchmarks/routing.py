@@ -90,11 +90,16 @@ def main(argv: list[str] | None = None) -> int:
         produced = time.monotonic() - t0
         job = compile_job(isolated, "local", local=LocalOptions(bootstrap_servers=cfg.kafka_bootstrap, group_id=prefix))
         statements = bounded(job)
+        for topic in job.output_topics:
+            kafka.ensure_topic(topic, 3)
         if variant == "statement-set":
             per_job = [statements]
-        else:  # the seed's way: each INSERT is its own job with its own read of the raw topic
-            source, sinks = statements[0], statements[1:-1]
-            per_job = [(source, sink, route.insert) for sink, route in zip(sinks, job.routes)]
+        else:  # the seed's way: each INSERT is its own job with its own read of the raw topic (and no dead
+            # letters: the statement set pays for them, the seed's way does not)
+            support = statements[1:1 + len(job.dead_letter_ddl)]
+            view = tuple(d for d in support if d.startswith("CREATE TEMPORARY VIEW"))
+            sinks = statements[1 + len(job.dead_letter_ddl):-1]
+            per_job = [(statements[0], *view, sink, route.insert) for sink, route in zip(sinks, job.routes)]
         results[variant] = run_variant(cfg, per_job, f"{prefix}-{variant}")
         results[variant]["produce_s"] = produced
     n = args.events

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from confluent_kafka import Consumer, ConsumerGroupState, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
@@ -198,6 +199,10 @@ class KafkaClients:
 
     def read_to_end(self, topic: str, timeout: float = 60.0) -> list[dict]:
         """Every committed record of `topic` from the start to the end offsets seen now (read_committed)."""
+        return [json.loads(unframe(r.value)) for r in self.read_records_to_end(topic, timeout)]
+
+    def read_records_to_end(self, topic: str, timeout: float = 60.0) -> list[RawRecord]:
+        """read_to_end, as the records' bytes: key, value, headers, partition and offset."""
         consumer = Consumer(self.connection.librdkafka(**{"group.id": "cdc-reader", "enable.auto.commit": False,
                                                           "isolation.level": "read_committed"}))
         try:
@@ -213,7 +218,7 @@ class KafkaClients:
             if not assign:
                 return []
             consumer.assign(assign)
-            out: list[dict] = []
+            out: list[RawRecord] = []
             done: set[int] = set()
 
             def drained() -> bool:
@@ -224,7 +229,8 @@ class KafkaClients:
                         if tp.offset >= ends[tp.partition]:
                             done.add(tp.partition)
                 elif not msg.error():
-                    out.append(json.loads(unframe(msg.value())))
+                    out.append(RawRecord(msg.key(), msg.value(), dict(msg.headers() or []), msg.partition(),
+                                         msg.offset()))
                     if msg.offset() + 1 >= ends[msg.partition()]:
                         done.add(msg.partition())
                 return len(done) >= len(ends)
@@ -233,6 +239,26 @@ class KafkaClients:
             return out
         finally:
             consumer.close()
+
+    def produce_bytes(self, topic: str, values: Iterable[bytes | None], partition: int = 0) -> int:
+        """Records as given (tests of what routing makes of values that are not events); one partition, in order."""
+        producer = Producer(self.connection.librdkafka(**{"enable.idempotence": True}))
+        count = 0
+        for value in values:
+            producer.produce(topic, value=value, key=f"k{count}".encode(), partition=partition)
+            count += 1
+        if producer.flush(60) != 0:
+            raise PipelineError(f"could not deliver every record to {topic!r} within 60s")
+        return count
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, bytes]
+    partition: int
+    offset: int
 
 
 #: what TopicWatcher adds to each record value (single underscore; CDC fields use two)

@@ -7,11 +7,14 @@ flows already depend on.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import zlib
 from pathlib import Path
 
-from pipeline.errors import TransientError
+from pipeline.errors import PipelineError, TransientError
 
 
 class FileRolloutStore:
@@ -30,7 +33,16 @@ class FileRolloutStore:
 
 
 class PrefectVariableRolloutStore:
-    """One Prefect Variable per fingerprint, named `cdc-<environment>-rollout-<fingerprint>`."""
+    """One Prefect Variable per fingerprint, named `cdc_<environment>_rollout_<fingerprint>`.
+
+    A Prefect Variable holds at most 5,000 characters, and a routing job's statements outgrow that with a
+    few filters: a larger record is compressed (zlib, base64) and kept in parts `<name>_part<i>`, written
+    before the head variable that names their count and checksum, so a save interrupted half-way leaves the
+    previous record readable, never a torn one.
+    """
+
+    #: below Prefect's MAX_VARIABLE_VALUE_LENGTH (5,000, counted on the value's JSON text)
+    PART = 4000
 
     def __init__(self, environment: str):
         self.prefix = f"cdc_{re.sub(r'[^a-z0-9_]', '_', environment.lower())}_rollout_"
@@ -39,18 +51,48 @@ class PrefectVariableRolloutStore:
         return self.prefix + re.sub(r"[^a-z0-9_]", "_", fingerprint.lower())
 
     def save(self, fingerprint: str, record: dict) -> None:
+        name, text = self._name(fingerprint), json.dumps(record)
+        if len(json.dumps(text)) <= self.PART:
+            self._set(name, text)
+            return
+        packed = base64.b64encode(zlib.compress(text.encode(), 9)).decode()
+        parts = [packed[i:i + self.PART] for i in range(0, len(packed), self.PART)]
+        for i, part in enumerate(parts):
+            self._set(f"{name}_part{i}", part)
+        self._set(name, json.dumps({CHUNKED: len(parts), "sha256": hashlib.sha256(packed.encode()).hexdigest()}))
+
+    def load(self, fingerprint: str) -> dict | None:
+        name = self._name(fingerprint)
+        value = self._get(name)
+        if value is None:
+            return None
+        head = json.loads(value)
+        if not (isinstance(head, dict) and CHUNKED in head):
+            return head
+        packed = "".join(self._get(f"{name}_part{i}") or "" for i in range(int(head[CHUNKED])))
+        if hashlib.sha256(packed.encode()).hexdigest() != head.get("sha256"):
+            raise PipelineError(f"the rollout record {name} in Prefect is incomplete (its parts do not match "
+                                "their checksum)", fix="roll out again: the record is written anew")
+        return json.loads(zlib.decompress(base64.b64decode(packed)))
+
+    @staticmethod
+    def _set(name: str, value: str) -> None:
         from prefect.variables import Variable
 
         try:
-            Variable.set(self._name(fingerprint), json.dumps(record), overwrite=True)
+            Variable.set(name, value, overwrite=True)
         except Exception as err:  # the API is down: worth retrying, never silently lost
             raise TransientError(f"cannot save the rollout record in Prefect ({type(err).__name__})") from None
 
-    def load(self, fingerprint: str) -> dict | None:
+    @staticmethod
+    def _get(name: str) -> str | None:
         from prefect.variables import Variable
 
         try:
-            value = Variable.get(self._name(fingerprint), default=None)
+            return Variable.get(name, default=None)
         except Exception as err:
             raise TransientError(f"cannot read the rollout record from Prefect ({type(err).__name__})") from None
-        return None if value is None else json.loads(value)
+
+
+#: the head variable of a record kept in parts
+CHUNKED = "__parts__"

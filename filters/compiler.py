@@ -47,6 +47,19 @@ LOCAL_FILE = "business-events-routing-local.sql"
 #: what the no-op variant writes into __table (the seed's source table)
 SOURCE_TABLE_NAME = "business_events"
 
+#: the dead-letter topic of a source topic: records routing cannot use (not JSON, fields of the wrong type),
+#: each with the reason and its source coordinates in headers (`dlq.*`, the names the consumers use too)
+DEAD_LETTER_SUFFIX = ".dlq"
+#: the local dialect's second table on the raw topic (its bytes) and its view of the well-typed records
+UNPARSED_SUFFIX = "-unparsed"
+CHECKED_SUFFIX = "-checked"
+#: what the local job names itself in a dead letter's `dlq.job` header
+DEAD_LETTER_JOB = "business-events-routing"
+
+
+def dead_letter_topic(source_topic: str) -> str:
+    return source_topic + DEAD_LETTER_SUFFIX
+
 EVENT_COLUMNS = COLUMNS
 _SQL_TYPES = {"string": "STRING", "number": "BIGINT"}
 _CDC_SOURCE_COLUMNS = tuple((c, _SQL_TYPES[RAW_FIELD_TYPES[c]]) for c in CDC_FIELDS)
@@ -116,11 +129,24 @@ class CompiledJob:
     #: the whole file: comments, DDL and the statement set, each statement ending in ';'
     script: str
     notes: tuple[str, ...] = field(default=())
+    #: where records routing cannot use go (the raw topic + DEAD_LETTER_SUFFIX)
+    dead_letter_topic: str = ""
+    #: what sends them there, submitted after the source: locally the raw topic as bytes, the view of the
+    #: well-typed records and the dead-letter sink; on Confluent Cloud the source's error-handling settings
+    dead_letter_ddl: tuple[str, ...] = ()
 
     @property
     def ddl(self) -> tuple[str, ...]:
-        """Source first, then one sink per route: submit these before the statement set."""
-        return (self.source_ddl,) + tuple(r.sink_ddl for r in self.routes)
+        """Source first, then the dead-letter statements, then one sink per route: submit these before the
+        statement set."""
+        return (self.source_ddl,) + self.dead_letter_ddl + tuple(r.sink_ddl for r in self.routes)
+
+    @property
+    def output_topics(self) -> tuple[str, ...]:
+        """The topics to create before the job starts: each route's, and locally the dead-letter topic
+        (Confluent Cloud's Flink creates its own dead-letter table, with the schema it registers)."""
+        topics = tuple(r.output_topic for r in self.routes)
+        return topics + ((self.dead_letter_topic,) if self.dialect == "local" and self.dead_letter_topic else ())
 
     @property
     def statements(self) -> tuple[str, ...]:
@@ -168,7 +194,15 @@ def compile_job(
     cdc = pipeline.source.cdc_metadata
     options: object = confluent if dialect == "confluent" else local
     source_table = pipeline.source.topic
-    source_columns = [(c, "STRING") for c in EVENT_COLUMNS] + (list(_CDC_SOURCE_COLUMNS) if cdc else [])
+    dlq_topic = dead_letter_topic(pipeline.source.topic)
+    if dialect == "local":
+        # every field read as text and typed by the checked view, so a field of the wrong type is a dead
+        # letter rather than a NULL routed on (what the JSON format's ignore-parse-errors would make of it)
+        source_columns = [(c, "STRING") for c in EVENT_COLUMNS] + ([(c, "STRING") for c in CDC_FIELDS] if cdc else [])
+        source_columns += [("__partition", "INT METADATA FROM 'partition' VIRTUAL"),
+                           ("__offset", "BIGINT METADATA FROM 'offset' VIRTUAL")]
+    else:
+        source_columns = [(c, "STRING") for c in EVENT_COLUMNS] + (list(_CDC_SOURCE_COLUMNS) if cdc else [])
     sink_columns = [(c, "STRING") for c in EVENT_COLUMNS] + [("__op", "STRING"), ("__table", "STRING")]
     if cdc:
         sink_columns += [("__ts_ms", "BIGINT"), ("__deleted", "STRING"), ("__lsn", "BIGINT")]
@@ -183,14 +217,16 @@ def compile_job(
         "source_table.sql.j2", dialect=dialect, table=source_table, topic=pipeline.source.topic,
         columns=source_columns, options=options,
     )
+    dead_letter_ddl, dead_letter_inserts, routed_from = _dead_letters(
+        dialect, options, source_table, pipeline.source.topic, dlq_topic, cdc)
     routes = []
     for f in pipeline.enabled_filters:
         terms = where_terms(f, cdc)
         sink_ddl = _render(
             "sink_table.sql.j2", dialect=dialect, table=f.output_topic, topic=f.output_topic,
-            columns=sink_columns, options=options, route_id=f.id,
+            columns=sink_columns, options=options, route_id=f.id, **_ROUTE_SINK,
         )
-        insert = _render("insert.sql.j2", table=f.output_topic, select=select, source=source_table, where=terms)
+        insert = _render("insert.sql.j2", table=f.output_topic, select=select, source=routed_from, where=terms)
         routes.append(Route(
             filter_id=f.id,
             name=f.name,
@@ -200,7 +236,7 @@ def compile_job(
             insert=insert,
             where=" AND ".join(terms) if terms else None,
         ))
-    statement_set = _render("statement_set.sql.j2", inserts=[r.insert for r in routes])
+    statement_set = _render("statement_set.sql.j2", inserts=[r.insert for r in routes] + dead_letter_inserts)
     script = _render(
         "script.sql.j2",
         source_name=_one_line(source_name),
@@ -208,6 +244,10 @@ def compile_job(
         notes=notes,
         routes=routes,
         source_ddl=source_ddl,
+        dead_letter_ddl=dead_letter_ddl,
+        dead_letter_topic=dlq_topic,
+        local=dialect == "local",
+        cdc=cdc,
         sink_ddls=[r.sink_ddl for r in routes],
         statement_set=statement_set,
     ) + "\n"
@@ -220,7 +260,67 @@ def compile_job(
         statement_set=statement_set,
         script=script,
         notes=notes,
+        dead_letter_topic=dlq_topic,
+        dead_letter_ddl=dead_letter_ddl,
     )
+
+
+#: a filtered topic: the raw shape as JSON, keyed by the event id
+_ROUTE_SINK = {"key_field": "id", "value_format": "json", "fields_include": "ALL"}
+#: the dead-letter topic: the record's key and value as bytes, the reason and source in headers
+_DEAD_LETTER_SINK = {"key_field": "__key", "value_format": "raw", "fields_include": "EXCEPT_KEY"}
+_DEAD_LETTER_COLUMNS = [("__key", "BYTES"), ("__value", "BYTES"), ("headers", "MAP<STRING, BYTES> METADATA")]
+
+
+def type_problem_sql() -> str:
+    """The reason a raw record's fields cannot be typed (NULL: they can). Locally every field is read as text;
+    the number fields must cast to BIGINT as Flink casts text (TRY_CAST: a wrong value is NULL, never an error)."""
+    checks = [c for c in CDC_FIELDS if RAW_FIELD_TYPES[c] == "number"]
+    whens = " ".join(f"WHEN {quote_identifier(c)} IS NOT NULL AND TRY_CAST({quote_identifier(c)} AS BIGINT) IS NULL "
+                     f"THEN {quote_string(c + ' is not a whole number')}" for c in checks)
+    return f"CASE {whens} END"
+
+
+def _dead_letters(dialect: Dialect, options: object, source_table: str, topic: str, dlq_topic: str,
+                  cdc: bool) -> tuple[tuple[str, ...], list[str], str]:
+    """(DDL, INSERTs, the table routes read from) that send what routing cannot use to the dead-letter topic.
+
+    Confluent Cloud: the source's deserialization errors are logged to the dead-letter table by Flink itself
+    ('error-handling.mode' = 'log'); the registry's schema already types every field. Locally: the raw topic
+    is read a second time as bytes, and a value that is not a JSON object is sent on unchanged (the JSON
+    source skips it: ignore-parse-errors); a JSON object whose number fields are not whole numbers is sent
+    as the text fields it had, and routes read only the view of the well-typed records."""
+    if dialect == "confluent":
+        alter = (f"ALTER TABLE {quote_identifier(source_table)} SET (\n"
+                 f"    'error-handling.mode' = 'log',\n"
+                 f"    'error-handling.log.target' = {quote_string(dlq_topic)}\n)")
+        return (alter,), [], source_table
+    unparsed = source_table + UNPARSED_SUFFIX
+    ddl = [
+        _render("unparsed_source.sql.j2", table=unparsed, topic=topic, options=options),
+        _render("sink_table.sql.j2", dialect=dialect, table=dlq_topic, topic=dlq_topic, columns=_DEAD_LETTER_COLUMNS,
+                options=options, route_id="dlq", **_DEAD_LETTER_SINK),
+    ]
+    value = quote_identifier("__value")
+    not_json = (f"CASE WHEN {value} IS NULL OR NOT (CAST({value} AS STRING) IS JSON OBJECT) "
+                f"THEN 'not a JSON object' "
+                # invalid UTF-8 decodes to U+FFFD and could still look like JSON; the JSON source rejects it
+                f"WHEN CAST(CAST({value} AS STRING) AS BYTES) <> {value} THEN 'not UTF-8' END")
+    inserts = [_render("dead_letter_insert.sql.j2", table=dlq_topic, key=quote_identifier("__key"), value=value,
+                       reason=not_json, topic=topic, job=DEAD_LETTER_JOB, source=unparsed)]
+    if not cdc:  # every column is text: nothing to type
+        return tuple(ddl), inserts, source_table
+    checked = source_table + CHECKED_SUFFIX
+    problem = type_problem_sql()
+    select: list[object] = list(EVENT_COLUMNS) + [
+        c if RAW_FIELD_TYPES[c] == "string" else (f"TRY_CAST({quote_identifier(c)} AS BIGINT)", c) for c in CDC_FIELDS]
+    ddl.insert(1, _render("checked_view.sql.j2", view=checked, select=select, source=source_table, problem=problem))
+    fields = ", ".join(f"KEY {quote_string(c)} VALUE {quote_identifier(c)}" for c in EVENT_COLUMNS + CDC_FIELDS)
+    inserts.append(_render("dead_letter_insert.sql.j2", table=dlq_topic,
+                           key=f"CAST({quote_identifier('id')} AS BYTES)",
+                           value=f"CAST(JSON_OBJECT({fields}) AS BYTES)",
+                           reason=problem, topic=topic, job=DEAD_LETTER_JOB, source=source_table))
+    return tuple(ddl), inserts, checked
 
 
 def _check_options(local: LocalOptions, confluent: ConfluentOptions) -> None:

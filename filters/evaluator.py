@@ -12,11 +12,22 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from filters.flink_semantics import bigint_column_value, json_value, string_column_text, text_order_key, text_to_number
+from filters.flink_semantics import (
+    bigint_column_value,
+    dead_letter_reason,
+    json_value,
+    string_column_text,
+    text_order_key,
+    text_to_number,
+)
 from filters.javaregex import TranslatedRegex, translate
 from filters.model import FLAT_COLUMNS, AllOf, AnyOf, Comparison, Condition, Filter, Not, Pipeline
+from pipeline.business_events import CDC_FIELDS, RAW_FIELD_TYPES
 
 Truth = bool | None  # None is SQL's UNKNOWN
+
+#: the raw fields the job types as BIGINT (the rest are text)
+NUMBER_FIELDS = tuple(c for c in CDC_FIELDS if RAW_FIELD_TYPES[c] == "number")
 
 _BOOLEAN_TEXT = {"true": True, "false": False}
 
@@ -28,6 +39,8 @@ def evaluate_event(pipeline: Pipeline, event: Mapping[str, Any]) -> list[str]:
     `__table`, `__ts_ms` when the connector adds CDC metadata.
     """
     cdc = pipeline.source.cdc_metadata
+    if dead_letter_reason(event, NUMBER_FIELDS if cdc else ()) is not None:
+        return []  # the job sends it to the dead-letter topic, whatever the filters say
     return sorted(f.output_topic for f in pipeline.enabled_filters if filter_truth(f, event, cdc) is True)
 
 

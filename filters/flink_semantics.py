@@ -170,12 +170,40 @@ def string_column_text(value: Any) -> str | None:
 
 
 def bigint_column_value(value: Any) -> float | None:
-    """`__ts_ms` (BIGINT) as the DOUBLE the compiler casts it to; anything but an integer is NULL."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """A number field (`__ts_ms`, `__lsn`) as the DOUBLE the compiler casts it to: the field is read as text
+    and typed with TRY_CAST(text AS BIGINT) (a value that does not cast is a dead letter, see
+    `dead_letter_reason`)."""
+    number = text_to_bigint(string_column_text(value))
+    return None if number is None else float(number)
+
+
+def text_to_bigint(text: str | None) -> int | None:
+    """Flink's TRY_CAST(text AS BIGINT): spaces trimmed, an optional sign, decimal digits, and an optional
+    '.' followed by digits only, which are dropped ('12.9' is 12); outside the 64-bit range, or anything
+    else, is NULL."""
+    if text is None:
         return None
-    if not -(2**63) <= value < 2**63:
+    trimmed = text.strip(" ")
+    m = _BIGINT_TEXT.fullmatch(trimmed)
+    if not m or trimmed in ("", "+", "-"):
         return None
-    return float(value)
+    number = int(m.group(2) or "0") * (-1 if m.group(1) == "-" else 1)
+    return number if -(2**63) <= number < 2**63 else None
+
+
+_BIGINT_TEXT = re.compile(r"([+-]?)([0-9]*)(?:\.[0-9]*)?")
+
+
+def dead_letter_reason(event: Any, number_fields: tuple[str, ...]) -> str | None:
+    """Why the local routing job sends a raw record (parsed JSON) to the dead-letter topic, or None: not a
+    JSON object, or a number field whose text does not cast to BIGINT (compiler.type_problem_sql)."""
+    if not isinstance(event, dict):
+        return "not a JSON object"
+    for name in number_fields:
+        text = string_column_text(event.get(name))
+        if text is not None and text_to_bigint(text) is None:
+            return f"{name} is not a whole number"
+    return None
 
 
 def _compact_json(value: Any) -> str:

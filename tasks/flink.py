@@ -26,9 +26,10 @@ def compile_routing_job(cfg: Settings, filters_file: str | None = None) -> Compi
 
 @task(name="ensure-output-topics", **TRANSIENT_RETRIES)
 def ensure_output_topics(cfg: Settings, job: CompiledJob) -> dict[str, str]:
-    """Filtered topics with the raw topic's partition count (keyed by id, so per-id order holds)."""
+    """Filtered topics (and the dead-letter topic) with the raw topic's partition count (keyed by id, so
+    per-id order holds)."""
     with environment(cfg) as env:
-        return {r.output_topic: env.kafka.ensure_topic(r.output_topic, cfg.raw_topic_partitions) for r in job.routes}
+        return {topic: env.kafka.ensure_topic(topic, cfg.raw_topic_partitions) for topic in job.output_topics}
 
 
 @task(name="plan-rollout", **TRANSIENT_RETRIES)

@@ -12,9 +12,11 @@ import time
 from prefect import get_run_logger, task
 
 from connectors.config import LOCAL_CONNECTOR_NAME
+from consumers.config import DLQ_SUFFIX
 from consumers.registry import CONSUMERS
 from environments.confluent.schemas import value_subject
 from environments.health_probe import group_readings, slot_reading, topic_sizes
+from filters.compiler import dead_letter_topic
 from pipeline import health
 from pipeline.errors import DeployBusy, PipelineError
 from pipeline.health import RestartRecord, Row, Thresholds
@@ -26,9 +28,6 @@ from tasks.env import Settings, environment
 
 #: how long a heal waits for a deploy of the same environment to end before leaving capture and routing alone
 DEPLOY_SLOT_WAIT = 5.0
-
-#: the dead-letter topics whose records are counted (routing's, and each consumer's)
-RAW_DLQ_SUFFIX = ".dlq"
 
 
 def _restart_key(connector: str) -> str:
@@ -121,7 +120,8 @@ def read_all(env: Environment, cfg: Settings, t: Thresholds, connector: str) -> 
         latest = _read(rows, "schema registry", lambda: env.schema_registry.latest(subject))
         if latest is not _UNREADABLE:
             rows += health.registry_rows(subject, latest)
-    dlqs = [cfg.raw_topic + RAW_DLQ_SUFFIX] + [s.topic + RAW_DLQ_SUFFIX for s in CONSUMERS.values()]
+    # the dead-letter topics whose records are counted: routing's, and each consumer's
+    dlqs = [dead_letter_topic(cfg.raw_topic)] + [s.topic + DLQ_SUFFIX for s in CONSUMERS.values()]
     sizes = _read(rows, "dead-letter topics", lambda: topic_sizes(env.kafka, dlqs))
     if sizes is not _UNREADABLE:
         rows += health.dlq_rows(sizes)

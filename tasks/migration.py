@@ -104,6 +104,8 @@ def build_switch(env: Environment, cfg: Settings, target_name: str, filters_file
     name_after, config_after = env.connector_config(target.name)
     routed = routing_pipeline(target, filters_file)
     job = compile_job(routed, env.routing.DIALECT, source_name=display(filters_file), **env.routing.compile_options())
+    for topic in job.output_topics:  # idempotent; a dead-letter topic is new to a job compiled before it existed
+        env.kafka.ensure_topic(topic, cfg.raw_topic_partitions)
     fp = rollout.fingerprint(job)
     plan: MigrationPlan = plan_migration(
         source, target, connector_before=name_before, connector_after=name_after, config_before=config_before,

@@ -8,11 +8,11 @@ its first to its last offset and then finishes.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import time
 
-from environments.kafka import KafkaClients
+from environments.kafka import KafkaClients, RawRecord
 from environments.local.flink import LocalFlinkJobs
 from filters.compiler import CompiledJob, LocalOptions, compile_job
 from filters.model import Pipeline
@@ -25,6 +25,8 @@ class FlinkRun:
     job_id: str
     routed: dict[str, set[str]]  # event id -> output topics (original names)
     seconds: float
+    #: what the job sent to the dead-letter topic, in source order
+    dead_letters: list[RawRecord] = field(default_factory=list)
 
 
 def isolate(pipeline: Pipeline, prefix: str) -> tuple[Pipeline, dict[str, str]]:
@@ -40,23 +42,31 @@ def isolate(pipeline: Pipeline, prefix: str) -> tuple[Pipeline, dict[str, str]]:
 
 
 def bounded(job: CompiledJob) -> tuple[str, ...]:
-    """The job's statements with the source read from earliest to the latest offset, then finished."""
+    """The job's statements with the sources (the raw topic as JSON, and as bytes for the dead letters) read
+    from earliest to the latest offset, then finished."""
     needle = "'scan.startup.mode' = 'group-offsets'"
     if needle not in job.source_ddl:
         raise PipelineError("the compiled source table has no group-offsets start-up mode to replace")
-    source = job.source_ddl.replace(needle, "'scan.startup.mode' = 'earliest-offset',\n    'scan.bounded.mode' = 'latest-offset'")
-    return (source, *job.statements[1:])
+    bounded_scan = "'scan.startup.mode' = 'earliest-offset',\n    'scan.bounded.mode' = 'latest-offset'"
+    return tuple(s.replace(needle, bounded_scan) for s in job.ddl) + (job.statement_set,)
 
 
-def run_through_flink(cfg, pipeline: Pipeline, events: list[dict], timeout: float = 300.0) -> FlinkRun:
-    """`cfg` is the local settings (environments.settings.LocalSettings)."""
+def run_through_flink(cfg, pipeline: Pipeline, events: list[dict], timeout: float = 300.0,
+                      raw_values: list[bytes | None] | None = None) -> FlinkRun:
+    """`cfg` is the local settings (environments.settings.LocalSettings). `raw_values` are written as they
+    are instead of `events` (what routing makes of records that are not events)."""
     prefix = f"diff-{uuid.uuid4().hex[:8]}"
     isolated, renamed = isolate(pipeline, prefix)
     kafka = KafkaClients(cfg.kafka)
     kafka.ensure_topic(isolated.source.topic, 1)
-    kafka.produce_json(isolated.source.topic, events)
+    if raw_values is None:
+        kafka.produce_json(isolated.source.topic, events)
+    else:
+        kafka.produce_bytes(isolated.source.topic, raw_values)
     options = LocalOptions(bootstrap_servers=cfg.kafka_bootstrap, group_id=prefix, delivery_guarantee="at-least-once")
     job = compile_job(isolated, "local", local=options)
+    for topic in job.output_topics:
+        kafka.ensure_topic(topic, 1)
     jobs = LocalFlinkJobs(cfg.sql_gateway_url, cfg.flink_rest_url, state_dir() / "flink" / "scratch",
                           cfg.kafka_bootstrap)
     try:
@@ -70,4 +80,4 @@ def run_through_flink(cfg, pipeline: Pipeline, events: list[dict], timeout: floa
     for topic, original in renamed.items():
         for record in kafka.read_to_end(topic):
             routed.setdefault(record.get("id"), set()).add(original)
-    return FlinkRun(job_id, routed, seconds)
+    return FlinkRun(job_id, routed, seconds, kafka.read_records_to_end(job.dead_letter_topic))

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 
 from environments.http import RestClient
-from filters.compiler import LocalOptions
+from filters.compiler import UNPARSED_SUFFIX, LocalOptions
 from pipeline.errors import FlinkError, TransientError
 from pipeline.polling import poll_until
 from pipeline.ports import RunningJob
@@ -211,24 +211,30 @@ def stable_plan(plan: dict) -> dict:
     """Give a compiled plan's nodes ids that do not depend on what else the gateway compiled before.
 
     Flink numbers plan nodes from a JVM-wide counter, and with compiled plans the operator uids (and so
-    the state a savepoint maps to) are derived from those numbers. We renumber: the source scan gets 1,
-    and each route's nodes get ids derived from the route's sink table name, so a savepoint restores the
-    source's Kafka offsets exactly, and each route's sink state to the same route, whatever routes are
-    added or removed around it.
+    the state a savepoint maps to) are derived from those numbers. We renumber: the scan of the raw topic
+    as JSON gets 1, and each sink's nodes get ids derived from the sink table's name (and, for a table two
+    INSERTs write, the INSERT's place among them), so a savepoint restores the source's Kafka offsets
+    exactly, and each route's state to the same route, whatever routes are added or removed around it. The
+    dead letters' second scan of the raw topic (as bytes) is numbered with the sink it feeds.
     """
     nodes = {n["id"]: n for n in plan["nodes"]}
     inputs: dict[int, list[int]] = {}
     for edge in plan["edges"]:
         inputs.setdefault(edge["target"], []).append(edge["source"])
-    sources = [i for i, n in nodes.items() if n["type"].startswith("stream-exec-table-source-scan")]
+    sources = [i for i, n in nodes.items() if n["type"].startswith("stream-exec-table-source-scan")
+               and not _scanned_table(n).endswith(UNPARSED_SUFFIX + "`")]
     if len(sources) != 1:
-        raise FlinkError(f"expected one source scan in the compiled plan, found {len(sources)}")
+        raise FlinkError(f"expected one scan of the raw topic as JSON in the compiled plan, found {len(sources)}")
     mapping = {sources[0]: 1}
     depth = 0
+    seen_tables: dict[str, int] = {}
     for node_id, node in nodes.items():
         if not node["type"].startswith("stream-exec-sink"):
             continue
         table = json.dumps(node.get("dynamicTableSink", {}).get("table", {}).get("identifier", node_id))
+        seen_tables[table] = seen_tables.get(table, 0) + 1
+        if seen_tables[table] > 1:  # the second INSERT into the same table (the dead-letter topic)
+            table += f"#{seen_tables[table]}"
         base = (int(hashlib.sha256(table.encode()).hexdigest()[:6], 16) + 1) * 64
         depth, frontier = 0, [node_id]
         while frontier:
@@ -247,6 +253,10 @@ def stable_plan(plan: dict) -> dict:
     out["nodes"] = [{**n, "id": mapping[n["id"]]} for n in plan["nodes"]]
     out["edges"] = [{**e, "source": mapping[e["source"]], "target": mapping[e["target"]]} for e in plan["edges"]]
     return out
+
+
+def _scanned_table(node: dict) -> str:
+    return str(node.get("scanTableSource", {}).get("table", {}).get("identifier", ""))
 
 
 class LocalFlinkJobs:

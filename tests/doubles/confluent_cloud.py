@@ -9,7 +9,7 @@ of the three APIs (../shared/reference/confluent-cloud-api.md §1, §3, §5):
   (202, the new state shows a read later), delete, offsets, list; create by `POST /connectors` with
   `offsets` (201; the new connector starts where those offsets say: a later `GET …/offsets` answers them);
 - Flink statements under `/sql/v1/organizations/{org}/environments/{env}/statements`: create (201 PENDING;
-  the next read shows RUNNING, or COMPLETED for DDL and dry runs), read, list in pages (`metadata.next`
+  the next read shows RUNNING, or COMPLETED for DDL — CREATE, ALTER — and dry runs), read, list in pages (`metadata.next`
   carries the `page_token`), stop/resume by `PUT` of the full object with the current
   `metadata.resource_version` (202; a stale version is a 409), delete (202, gone at once), exceptions;
   carry-over (`spec.properties["sql.tables.initial-offset-from"]`): the named statement must be STOPPED
@@ -402,7 +402,7 @@ class FlinkStatements(_Api):
             stmt["status"] = {"phase": "PENDING", "detail": ""}
             self.statements[name] = stmt
             text = spec["statement"].lstrip().upper()
-            done = text.startswith("CREATE") or props.get("sql.dry-run") == "true"
+            done = text.startswith(("CREATE", "ALTER")) or props.get("sql.dry-run") == "true"  # DDL completes
             self.script[name] = ["COMPLETED" if done else "RUNNING"]
             failing = next((p for p in self.failing if name.startswith(p) and not done), None)
             if waits_for:

@@ -22,8 +22,8 @@ def deploy(cfg, filters_file: Path) -> dict:
     """What flink-rollout's tasks do: compile for the environment, create the output topics, plan, apply."""
     with build(cfg) as env:
         job = routing_job(env.routing, filters_file)
-        for route in job.routes:
-            env.kafka.ensure_topic(route.output_topic, cfg.raw_topic_partitions)
+        for topic in job.output_topics:
+            env.kafka.ensure_topic(topic, cfg.raw_topic_partitions)
         plan = rollout.plan_against_running(job, env.routing, env.rollout_store)
         result = rollout.apply(plan, job, env.routing, env.rollout_store)
     return {"plan": plan, **result}

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from filters.evaluator import comparison_truth, condition_truth, evaluate_event, evaluate_events, typed_value
+from filters.flink_semantics import dead_letter_reason
 from filters.loader import load_pipeline_text
 from filters.model import AllOf, AnyOf, Comparison, Not
 
@@ -196,7 +197,9 @@ def test_regex_over_characters_above_uffff_is_javas():
 
 def test_flat_columns():
     assert comparison_truth(cmp("__ts_ms", "greaterThan", 1.0, type="number"), event()) is True
-    assert comparison_truth(cmp("__ts_ms", "isNull", type="number"), event(__ts_ms="123")) is True
+    # number fields are read as text and cast: a number given as text is that number
+    assert comparison_truth(cmp("__ts_ms", "equals", 123.0, type="number"), event(__ts_ms="123")) is True
+    assert comparison_truth(cmp("__ts_ms", "isNull", type="number"), event(__ts_ms=None)) is True
     assert comparison_truth(cmp("id", "greaterThan", 5.0, type="number"), event(id=" 7 ")) is True
     assert comparison_truth(cmp("id", "equals", "7"), event(id=7)) is True  # json format: number read as text
 
@@ -254,3 +257,15 @@ filters:
 def test_number_equality_ignores_spelling(text, expected):
     c = cmp("$.v", "equals", expected, type="number")
     assert comparison_truth(c, event(data='{"v":%s}' % text)) is True
+
+
+def test_records_the_job_dead_letters_are_routed_nowhere():
+    p = load_pipeline_text("version: 1\nsource: {topic: raw}\nfilters:\n  - {id: a, outputTopic: ta}\n")
+    assert evaluate_event(p, event()) == ["ta"]
+    for bad in ("abc", "1e3", True, {"a": 1}, 1.5e300):
+        assert evaluate_event(p, event(__ts_ms=bad)) == [], bad
+    assert evaluate_event(p, event(__lsn="12.7")) == ["ta"]  # Flink's cast drops the fraction
+    assert dead_letter_reason(event(__lsn="x"), ("__ts_ms", "__lsn")) == "__lsn is not a whole number"
+    assert dead_letter_reason([1], ("__ts_ms",)) == "not a JSON object"
+    no_cdc = load_pipeline_text("version: 1\nsource: {topic: raw, cdcMetadata: false}\nfilters:\n  - {id: a, outputTopic: ta}\n")
+    assert evaluate_event(no_cdc, event(__ts_ms="abc")) == ["ta"]  # not read at all without CDC metadata

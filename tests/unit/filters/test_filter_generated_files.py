@@ -41,7 +41,11 @@ def test_seed_routes_and_one_statement_set():
     assert job.statement_set.startswith("EXECUTE STATEMENT SET\nBEGIN\n") and job.statement_set.endswith("\nEND")
     assert job.statement_set.count("INSERT INTO") == 4
     assert job.statements == job.ddl + (job.statement_set,)
-    assert len(job.ddl) == 5 and all(s.startswith("CREATE TABLE IF NOT EXISTS") for s in job.ddl)
+    assert len(job.ddl) == 6 and all(s.startswith("CREATE TABLE IF NOT EXISTS") for s in job.ddl[:1] + job.ddl[2:])
+    # what Confluent's Flink cannot deserialize goes to the dead-letter table, set on the (existing) raw table
+    assert job.ddl[1].startswith("ALTER TABLE `raw-business-events` SET (") and "'error-handling.mode' = 'log'" in job.ddl[1]
+    assert "'error-handling.log.target' = 'raw-business-events.dlq'" in job.ddl[1]
+    assert job.output_topics == tuple(r.output_topic for r in job.routes)  # Flink creates its dead-letter table
     assert not any(s.rstrip().endswith(";") for s in job.statements)
     assert "'connector' = 'confluent'" in job.source_ddl and "'value.format' = 'json-registry'" in job.source_ddl
     assert "`__deleted` STRING" in job.source_ddl
@@ -73,6 +77,33 @@ def test_local_dialect_options():
     assert all("'properties.transaction.timeout.ms' = '600000'" in r.sink_ddl for r in eo.routes)
 
 
+def test_local_dead_letters_read_the_raw_topic_as_bytes_and_route_only_well_typed_records():
+    job = compile_job(load_pipeline(SEED), "local", local=LocalOptions(delivery_guarantee="exactly-once",
+                                                                       transactional_id_prefix="p", group_id="g1"))
+    assert job.dead_letter_topic == "raw-business-events.dlq"
+    assert job.output_topics[-1] == "raw-business-events.dlq" and len(job.output_topics) == len(job.routes) + 1
+    unparsed, view, sink = job.dead_letter_ddl
+    assert "'value.format' = 'raw'" in unparsed and "'properties.group.id' = 'g1-unparsed'" in unparsed
+    assert "`__offset` BIGINT METADATA FROM 'offset' VIRTUAL" in unparsed
+    assert view.startswith("CREATE TEMPORARY VIEW IF NOT EXISTS `raw-business-events-checked` AS")
+    assert "TRY_CAST(`__ts_ms` AS BIGINT) AS `__ts_ms`" in view and "TRY_CAST(`__lsn` AS BIGINT) AS `__lsn`" in view
+    assert "`headers` MAP<STRING, BYTES> METADATA" in sink and "'sink.transactional-id-prefix' = 'p-dlq'" in sink
+    # the JSON source reads every field as text (typed by the view), with its partition and offset
+    assert "`__ts_ms` STRING" in job.source_ddl and "`__partition` INT METADATA FROM 'partition'" in job.source_ddl
+    assert all(f"FROM `raw-business-events-checked`" in r.insert for r in job.routes)
+    assert job.statement_set.count("INSERT INTO `raw-business-events.dlq`") == 2
+    for header in ("dlq.reason", "dlq.source.topic", "dlq.source.partition", "dlq.source.offset", "dlq.job"):
+        assert job.statement_set.count(f"'{header}'") == 2
+    assert "IS JSON OBJECT" in job.statement_set and "'__lsn is not a whole number'" in job.statement_set
+
+
+def test_local_without_cdc_metadata_has_nothing_to_type():
+    p = load_pipeline_text("version: 1\nsource: {topic: raw, cdcMetadata: false}\nfilters:\n  - {id: a, outputTopic: ta}\n")
+    job = compile_job(p, "local")
+    assert len(job.dead_letter_ddl) == 2 and "VIEW" not in job.script
+    assert job.statement_set.count("INSERT INTO `raw.dlq`") == 1 and "FROM `raw`\n" in job.routes[0].insert + "\n"
+
+
 def test_output_is_deterministic():
     a = generate_files(load_pipeline(SEED))
     b = generate_files(load_pipeline(SEED))
@@ -86,7 +117,7 @@ def test_disabled_filters_are_left_out():
     )
     job = compile_job(p, "local")
     assert [r.filter_id for r in job.routes] == ["a"]
-    assert job.routes[0].where is None and "WHERE" not in job.statement_set
+    assert job.routes[0].where is None and "WHERE" not in job.routes[0].insert
     assert "`raw`" in job.source_ddl  # reserved word, quoted
 
 

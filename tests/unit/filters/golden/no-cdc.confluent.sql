@@ -19,6 +19,12 @@ CREATE TABLE IF NOT EXISTS `raw-business-events` (
     'scan.startup.mode' = 'earliest-offset'
 );
 
+-- Dead letters -> raw-business-events.dlq: what Flink cannot deserialize is logged there, not dropped
+ALTER TABLE `raw-business-events` SET (
+    'error-handling.mode' = 'log',
+    'error-handling.log.target' = 'raw-business-events.dlq'
+);
+
 -- Sink for filter loan-created
 CREATE TABLE IF NOT EXISTS `filtered-loan-created-events` (
     `id` STRING,

@@ -25,6 +25,12 @@ CREATE TABLE IF NOT EXISTS `raw-business-events` (
     'scan.startup.mode' = 'earliest-offset'
 );
 
+-- Dead letters -> raw-business-events.dlq: what Flink cannot deserialize is logged there, not dropped
+ALTER TABLE `raw-business-events` SET (
+    'error-handling.mode' = 'log',
+    'error-handling.log.target' = 'raw-business-events.dlq'
+);
+
 -- Sink for filter strings
 CREATE TABLE IF NOT EXISTS `filtered-strings` (
     `id` STRING,
