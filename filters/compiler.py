@@ -32,7 +32,7 @@ from filters.model import (
     iter_comparisons,
 )
 from filters.sqltext import boolean_literal, double_literal, quote_identifier, quote_string
-from pipeline.business_events import CDC_FIELDS, COLUMNS, RAW_FIELD_TYPES
+from pipeline.business_events import CDC_FIELDS, COLUMNS, NUMBER_FIELDS, RAW_FIELD_TYPES
 from pipeline.errors import ConfigError
 
 Dialect = Literal["confluent", "local"]
@@ -275,9 +275,8 @@ _DEAD_LETTER_COLUMNS = [("__key", "BYTES"), ("__value", "BYTES"), ("headers", "M
 def type_problem_sql() -> str:
     """The reason a raw record's fields cannot be typed (NULL: they can). Locally every field is read as text;
     the number fields must cast to BIGINT as Flink casts text (TRY_CAST: a wrong value is NULL, never an error)."""
-    checks = [c for c in CDC_FIELDS if RAW_FIELD_TYPES[c] == "number"]
     whens = " ".join(f"WHEN {quote_identifier(c)} IS NOT NULL AND TRY_CAST({quote_identifier(c)} AS BIGINT) IS NULL "
-                     f"THEN {quote_string(c + ' is not a whole number')}" for c in checks)
+                     f"THEN {quote_string(c + ' is not a whole number')}" for c in NUMBER_FIELDS)
     return f"CASE {whens} END"
 
 
@@ -313,7 +312,7 @@ def _dead_letters(dialect: Dialect, options: object, source_table: str, topic: s
     checked = source_table + CHECKED_SUFFIX
     problem = type_problem_sql()
     select: list[object] = list(EVENT_COLUMNS) + [
-        c if RAW_FIELD_TYPES[c] == "string" else (f"TRY_CAST({quote_identifier(c)} AS BIGINT)", c) for c in CDC_FIELDS]
+        (f"TRY_CAST({quote_identifier(c)} AS BIGINT)", c) if c in NUMBER_FIELDS else c for c in CDC_FIELDS]
     ddl.insert(1, _render("checked_view.sql.j2", view=checked, select=select, source=source_table, problem=problem))
     fields = ", ".join(f"KEY {quote_string(c)} VALUE {quote_identifier(c)}" for c in EVENT_COLUMNS + CDC_FIELDS)
     inserts.append(_render("dead_letter_insert.sql.j2", table=dlq_topic,

@@ -22,12 +22,9 @@ from filters.flink_semantics import (
 )
 from filters.javaregex import TranslatedRegex, translate
 from filters.model import FLAT_COLUMNS, AllOf, AnyOf, Comparison, Condition, Filter, Not, Pipeline
-from pipeline.business_events import CDC_FIELDS, RAW_FIELD_TYPES
+from pipeline.business_events import NUMBER_FIELDS
 
 Truth = bool | None  # None is SQL's UNKNOWN
-
-#: the raw fields the job types as BIGINT (the rest are text)
-NUMBER_FIELDS = tuple(c for c in CDC_FIELDS if RAW_FIELD_TYPES[c] == "number")
 
 _BOOLEAN_TEXT = {"true": True, "false": False}
 

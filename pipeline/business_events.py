@@ -21,6 +21,8 @@ CDC_FIELDS = ("__op", "__table", "__ts_ms", "__deleted", "__lsn")
 #: every field of a raw-business-events record and the JSON type it holds (event_data: the JSONB as text)
 RAW_FIELD_TYPES: dict[str, str] = {**{c: "string" for c in COLUMNS}, "__op": "string", "__table": "string",
                                    "__ts_ms": "number", "__deleted": "string", "__lsn": "number"}
+#: the raw fields that hold numbers (typed as BIGINT by the routing job; the rest are text)
+NUMBER_FIELDS = tuple(c for c, kind in RAW_FIELD_TYPES.items() if kind == "number")
 
 SCHEMA_DDL = (
     """CREATE TABLE IF NOT EXISTS business_events (

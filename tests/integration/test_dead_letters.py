@@ -12,9 +12,9 @@ import json
 import pytest
 
 from environments.local.bounded_run import run_through_flink
-from filters.evaluator import NUMBER_FIELDS
 from filters.flink_semantics import dead_letter_reason
 from filters.loader import load_pipeline_text
+from pipeline.business_events import NUMBER_FIELDS
 
 PIPELINE = load_pipeline_text(
     "version: 1\nsource: {topic: raw}\nfilters:\n"
