@@ -15,6 +15,12 @@ environments use different limits and never wait for each other.
   DeployBusy: one line naming the environment and the run that holds the slot (every holder tags its flow
   run with the limit's name, so the holder is one API query away; it also shows in the UI).
 - A crashed run: see LEASE_SECONDS.
+- Two Prefect APIs on one machine: a run through `./run flow` uses its own temporary API, a scheduled run
+  the project's server, and their limits know nothing of each other. So the slot is also a lock file under
+  the state folder (`.state/locks/cdc-deploy-<environment>.lock`, flock), taken after the Prefect slot (the
+  one lock both kinds of run share is always the last taken, so no two runs wait for each other): runs on one machine
+  exclude each other whichever API they use; the kernel releases it when its process dies. (The chaos suite
+  found two pipeline-health runs, one scheduled, one by hand, each restoring the routing job.)
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from prefect.settings import get_current_settings
 from prefect.utilities.asyncutils import run_coro_as_sync
 
 from pipeline.errors import ConfigError, DeployBusy
+from stack.settings import state_dir
 
 __all__ = ["LEASE_SECONDS", "one_deploy_at_a_time", "slot_name", "wait_seconds"]
 
@@ -110,11 +117,41 @@ def one_deploy_at_a_time(environment: str, wait: float | None = None) -> Iterato
 
 
 def _acquire(stack: ExitStack, name: str, environment: str, wait: float, run) -> None:
+    deadline = time.monotonic() + wait
+    _acquire_prefect_slot(stack, name, environment, deadline, wait, run)
+    _lock_on_this_machine(stack, name, environment, deadline, wait, run)
+
+
+def _lock_on_this_machine(stack: ExitStack, name: str, environment: str, deadline: float, wait: float,
+                          run) -> None:
+    folder = state_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = stack.enter_context(open(folder / f"{name}.lock", "a+"))
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                lock.seek(0)
+                holder = lock.read().strip() or "another process"
+                raise DeployBusy(f"another deploy of {environment!r} is running: {holder}, through another Prefect "
+                                 f"API on this machine; waited {wait:.0f}s for {folder / (name + '.lock')}",
+                                 fix=f"let it finish, then run again; or wait longer: {WAIT_VARIABLE}=<seconds>") from None
+            time.sleep(min(0.5, max(deadline - time.monotonic(), 0.0)))
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"flow run {run.name!r} ({run.id}, pid {os.getpid()})" if run else f"pid {os.getpid()}")
+    lock.flush()
+    stack.callback(fcntl.flock, lock, fcntl.LOCK_UN)
+
+
+def _acquire_prefect_slot(stack: ExitStack, name: str, environment: str, deadline: float, wait: float,
+                          run) -> None:
     temporary_api = _api_is_temporary()
     if _ensure_limit(name) and wait > 0:
         _logger().info("another deploy of %r holds its slot %s: %s; waiting up to %.0fs", environment, name,
                        _describe_holder(name, run), wait)
-    deadline = time.monotonic() + wait
     holder = ConcurrencyLeaseHolder(type="flow_run", id=run.id) if run else None
     while True:
         if temporary_api:

@@ -64,9 +64,12 @@ def heal_routing(env: Environment, readings: list[health.RoutingReading]) -> lis
     probe = env.health
     if probe is None or not probe.RESTORES_FROM_CHECKPOINTS:
         return []
-    if any(r.state not in ("FAILED",) for r in readings):
-        return []
     current = env.rollout_store.load(CURRENT_KEY) or {}
+    alive = [r for r in readings if r.state != "FAILED"]
+    if len(alive) > 1:
+        return _cancel_copies(env, alive, current.get("job_id"))
+    if alive:
+        return []
     fp = current.get("fingerprint")
     record = env.rollout_store.load(fp) if fp else None
     if not record:
@@ -85,6 +88,25 @@ def heal_routing(env: Environment, readings: list[health.RoutingReading]) -> lis
     env.rollout_store.save(fp, {**record, "job_id": job_id})
     env.rollout_store.save(CURRENT_KEY, {"fingerprint": fp, "job_id": job_id})
     return [f"routing job restored from {checkpoint.removeprefix('file://')} as {job_id}"]
+
+
+def _cancel_copies(env: Environment, alive: list[health.RoutingReading], deployed: str | None) -> list[str]:
+    """More than one routing job alive (two heals raced, or a person started one): keep the job recorded as
+    deployed, cancel the others. With none of them on record, which to keep is a person's call."""
+    if deployed not in {r.id for r in alive}:
+        return [f"routing job: {len(alive)} run at once and none is the one recorded as deployed; left as they "
+                "are (run flink-rollout)"]
+    out = []
+    for r in alive:
+        if r.id == deployed:
+            continue
+        try:
+            env.routing.cancel(r.id)
+            out.append(f"routing job {r.id} cancelled: a copy of the deployed job {deployed}")
+        except PipelineError as err:
+            out.append(f"routing job {r.id}, a copy of the deployed job {deployed}, could not be cancelled: "
+                       f"{err.message}")
+    return out
 
 
 def read_all(env: Environment, cfg: Settings, t: Thresholds, connector: str) -> list[Row]:

@@ -9,6 +9,7 @@ generous bound that only a failing test reaches.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import threading
 import uuid
 from datetime import timedelta
@@ -243,3 +244,29 @@ def test_the_three_deploy_flows_hold_the_slot():
     from flows import deploy_pipeline, flink_rollout, migrate_connector
     for module in (deploy_pipeline, flink_rollout, migrate_connector):
         assert "with one_deploy_at_a_time(environment):" in inspect.getsource(module), module.__name__
+
+
+def test_a_run_through_another_prefect_api_on_this_machine_is_waited_for(prefect_server, tmp_path, monkeypatch):
+    """The Prefect limit is per API: a scheduled run (the project's server) and `./run flow` (a temporary API)
+    would both get "their" slot. The lock file under the state folder is what they share."""
+    monkeypatch.setenv("CDC_STATE_DIR", str(tmp_path))
+    env = _env()
+    (tmp_path / "locks").mkdir()
+    with open(tmp_path / "locks" / f"{slot_name(env)}.lock", "a+") as other:  # the other API's run holds it
+        fcntl.flock(other, fcntl.LOCK_EX)
+        other.write("flow run 'scheduled-health' (pid 1)")
+        other.flush()
+        run = Run(env, wait=0.5)
+        run.start()
+        run.join(BOUND)
+        assert isinstance(run.error, DeployBusy), run.error
+        line = str(run.error)
+        assert "\n" not in line and "is running: flow run 'scheduled-health' (pid 1), through another Prefect API" in line
+        assert not _entered[run.key].is_set()
+        fcntl.flock(other, fcntl.LOCK_UN)
+    after = Run(env)
+    after.start()
+    assert after.entered()  # the lock is free again: the next run goes in
+    after.finish()
+    assert after.error is None, after.error
+    assert _active_slots(slot_name(env)) == 0

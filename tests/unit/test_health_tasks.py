@@ -71,7 +71,7 @@ def test_a_connect_api_without_restart_only_reports():
 
 class FakeRouting:
     def __init__(self):
-        self.started = []
+        self.started, self.cancelled = [], []
 
     def start(self, statements, name, resume_from=None):
         self.started.append((tuple(statements), name, resume_from))
@@ -79,6 +79,9 @@ class FakeRouting:
 
     def wait_running(self, job_id, timeout=90.0):
         pass
+
+    def cancel(self, job_id):
+        self.cancelled.append(job_id)
 
 
 class FakeProbe:
@@ -125,3 +128,14 @@ def test_without_a_record_or_a_checkpoint_nothing_is_started():
     env = _env({}, store)
     assert heal_routing(env, []) == ["routing job: no retained checkpoint of job job-1; not restored (run flink-rollout)"]
     assert env.routing.started == []
+
+
+def test_copies_of_the_deployed_job_are_cancelled_and_the_deployed_one_kept():
+    store = FakeStore({CURRENT_KEY: {"fingerprint": "abc", "job_id": "job-2"}, "abc": {"statements": ["S"]}})
+    env = _env({}, store)
+    readings = [RoutingReading("job-1", "r", "RESTARTING"), RoutingReading("job-2", "r", "RUNNING")]
+    assert heal_routing(env, readings) == ["routing job job-1 cancelled: a copy of the deployed job job-2"]
+    assert env.routing.cancelled == ["job-1"] and env.routing.started == []
+    store[CURRENT_KEY] = {"fingerprint": "abc", "job_id": "job-9"}  # neither is on record: a person's call
+    assert heal_routing(_env({}, store), readings) == [
+        "routing job: 2 run at once and none is the one recorded as deployed; left as they are (run flink-rollout)"]
