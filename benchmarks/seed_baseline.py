@@ -54,7 +54,9 @@ def seed_connector_config(cfg, secrets_file: str, token: str = "") -> dict[str, 
     target = ConnectorTarget(name=CONNECTOR + token, db_host=db.host, db_port=str(db.port), db_name=db.dbname,
                              db_user=db.user, db_password=password_reference(secrets_file), slot_name=SLOT,
                              publication=PUBLICATION, table=f"public.{TABLE_NAME}", raw_topic=f"{NAME}-raw",
-                             topic_prefix="benchseed" + token.replace("-", ""))
+                             topic_prefix="benchseed" + token.replace("-", ""),
+                             # the seed has no heartbeat table; the benchmark's writes keep its slot moving
+                             heartbeat_action_query=None)
     config = build_config(LOCAL_DEFAULT, target)
     return {k: v for k, v in config.items() if k not in LOCAL_TUNING and k not in LOCAL_EXACTLY_ONCE and k != "name"}
 

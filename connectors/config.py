@@ -33,6 +33,7 @@ from connectors.variants import (
     Variant,
 )
 from pipeline.errors import ConfigError
+from pipeline.replication import HEARTBEAT_QUERY
 
 LOCAL_CONNECTOR_NAME = "postgres-debezium-business-events-local"
 PASSWORD_KEY = "database.password"
@@ -113,6 +114,8 @@ class ConnectorTarget(BaseModel):
     kafka_api_key: str | None = None
     kafka_api_secret: str | None = None
     heartbeat_interval_ms: int = 10000
+    #: run at every heartbeat so an idle table's slot still advances (pipeline/replication.py); None: none
+    heartbeat_action_query: str | None = HEARTBEAT_QUERY
 
     @field_validator("db_port", mode="before")
     @classmethod
@@ -169,6 +172,7 @@ def _database(t: ConnectorTarget) -> dict[str, str]:
 
 
 def _capture(t: ConnectorTarget, naming_key: str) -> dict[str, str]:
+    heartbeat = {"heartbeat.action.query": t.heartbeat_action_query} if t.heartbeat_action_query else {}
     return {
         naming_key: t.topic_prefix,
         "plugin.name": "pgoutput",
@@ -180,6 +184,7 @@ def _capture(t: ConnectorTarget, naming_key: str) -> dict[str, str]:
         "snapshot.mode": "initial",
         "tombstones.on.delete": "false",
         "heartbeat.interval.ms": str(t.heartbeat_interval_ms),
+        **heartbeat,
     }
 
 

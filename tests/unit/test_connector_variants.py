@@ -42,6 +42,7 @@ from connectors.variants import (
 )
 from filters.compiler import CONFLUENT_FILE, CONFLUENT_NO_OP_FILE, LOCAL_FILE
 from pipeline.errors import ConfigError
+from pipeline.replication import HEARTBEAT_QUERY, HEARTBEAT_TABLE
 
 REPO = Path(__file__).resolve().parents[2]
 CONNECTORS = REPO / "connectors"
@@ -364,6 +365,9 @@ def test_local_default_is_exactly_the_established_local_shape():
         ("snapshot.mode", "initial"),
         ("tombstones.on.delete", "false"),
         ("heartbeat.interval.ms", "10000"),
+        # keeps the slot moving while business_events is idle (pipeline/replication.py)
+        ("heartbeat.action.query", "INSERT INTO public.cdc_heartbeat (id, beat_at) VALUES (1, now()) "
+                                   "ON CONFLICT (id) DO UPDATE SET beat_at = EXCLUDED.beat_at"),
         ("key.converter", "org.apache.kafka.connect.json.JsonConverter"),
         ("key.converter.schemas.enable", "false"),
         ("value.converter", "org.apache.kafka.connect.json.JsonConverter"),
@@ -434,3 +438,17 @@ def test_cli_variants_table_and_usage_errors():
     assert code == 0 and out.count("\n| ") == len(VARIANTS)
     assert "| cdc-source-basic | `PostgresCdcSource` |" in out
     assert _run("nonsense")[0] == 1
+
+
+@pytest.mark.parametrize("variant", SEED_VARIANTS, ids=lambda v: v.name)
+def test_every_variant_runs_the_heartbeat_query_on_a_table_it_does_not_capture(variant):
+    """The heartbeat row is published (so the slot advances) but never captured (so Kafka gets nothing)."""
+    config = _committed()[variant.seed_file]
+    assert config["heartbeat.action.query"] == HEARTBEAT_QUERY
+    assert f"public.{HEARTBEAT_TABLE}" in HEARTBEAT_QUERY
+    assert HEARTBEAT_TABLE not in config["table.include.list"]
+
+
+def test_a_target_without_a_heartbeat_query_has_no_such_key():
+    target = _local_target().model_copy(update={"heartbeat_action_query": None})
+    assert "heartbeat.action.query" not in local_config(target)
