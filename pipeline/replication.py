@@ -11,8 +11,8 @@ The publication also holds `cdc_heartbeat`, one row the connector updates on eve
 (`heartbeat.action.query`). Without it a slot whose table is idle never moves: PostgreSQL sends nothing for
 changes outside the publication, so Debezium has no newer position to confirm and the slot keeps every WAL
 segment any other table, database or vacuum writes (measured here after a benchmark: 405 MiB retained and
-growing with writes to another table; with the heartbeat, 44 KB within a minute). The row is not in the connector's `table.include.list`, so Debezium reads it,
-confirms its position and writes nothing to Kafka.
+growing with writes to another table; with the heartbeat, 44 KB within a minute). The row is not in the
+connector's `table.include.list`, so Debezium reads it, confirms its position and writes nothing to Kafka.
 """
 
 from __future__ import annotations
@@ -97,15 +97,19 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def published_tables(db: Database, name: str) -> set[str]:
+    """The publication's tables, schema-qualified (`public.business_events`)."""
+    return {r[0] for r in db.query(
+        "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s", (name,))}
+
+
 def ensure_publication(db: Database, name: str) -> bool:
     """A publication for exactly business_events and the heartbeat table; True when created or corrected."""
     rows = db.query("SELECT puballtables FROM pg_publication WHERE pubname = %s", (name,))
     if not rows:
         db.execute(f"CREATE PUBLICATION {_ident(name)} FOR TABLE {TABLE}, {HEARTBEAT_TABLE}")
         return True
-    tables = {r[0] for r in db.query(
-        "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s", (name,))}
-    if rows[0][0] or tables != PUBLISHED:
+    if rows[0][0] or published_tables(db, name) != PUBLISHED:
         db.execute(f"ALTER PUBLICATION {_ident(name)} SET TABLE {TABLE}, {HEARTBEAT_TABLE}")
         return True
     return False

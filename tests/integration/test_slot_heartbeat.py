@@ -5,28 +5,22 @@ event left it (checked by hand with the query removed; docs/connectors.md, "Hear
 
 from __future__ import annotations
 
-import time
-
 from pipeline.business_events import TABLE
-from pipeline.replication import HEARTBEAT_TABLE, PUBLISHED, setup_replication
+from pipeline.polling import holds_within
+from pipeline.replication import HEARTBEAT_TABLE, PUBLISHED, published_tables, setup_replication
 
 FILLER = "heartbeat_test_filler"  # outside the publication: PostgreSQL sends the slot nothing for it
 SLOT_SQL = """SELECT confirmed_flush_lsn >= %s::pg_lsn, pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)
   FROM pg_replication_slots WHERE slot_name = %s"""
 
 
-def _published(db, publication: str) -> set[str]:
-    return {r[0] for r in db.query(
-        "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s", (publication,))}
-
-
 def test_replication_setup_publishes_the_heartbeat_table_and_repairs_a_publication_without_it(pipeline_ready, env):
     db, publication = env.database, pipeline_ready.database.publication
-    assert _published(db, publication) == set(PUBLISHED)
+    assert published_tables(db, publication) == set(PUBLISHED)
     db.execute(f'ALTER PUBLICATION "{publication}" SET TABLE {TABLE}')
     summary = setup_replication(db, pipeline_ready.database.slot_name, publication)
     assert summary["changed"] == [f"publication {publication}"]
-    assert _published(db, publication) == set(PUBLISHED)
+    assert published_tables(db, publication) == set(PUBLISHED)
     assert setup_replication(db, pipeline_ready.database.slot_name, publication)["changed"] == []
 
 
@@ -38,12 +32,8 @@ def test_writes_outside_the_publication_are_released_by_the_heartbeat(pipeline_r
         # about 20 MB of WAL the connector is never sent
         db.execute(f"INSERT INTO {FILLER} SELECT g, repeat('x', 100) FROM generate_series(1, 150000) g")
         target = db.query("SELECT pg_current_wal_lsn()::text")[0][0]
-        deadline = time.monotonic() + 60  # six heartbeats
-        while True:
-            passed, retained = db.query(SLOT_SQL, (target, slot))[0]
-            if passed or time.monotonic() > deadline:
-                break
-            time.sleep(1)
+        passed = holds_within(lambda: db.query(SLOT_SQL, (target, slot))[0][0], timeout=60, every=1)  # 6 beats
+        retained = db.query(SLOT_SQL, (target, slot))[0][1]
         assert passed, f"slot {slot} did not confirm {target} within 60 s (retains {retained} bytes)"
         beat_at_age = db.query(f"SELECT extract(epoch FROM now() - beat_at) FROM {HEARTBEAT_TABLE} WHERE id = 1")
         assert beat_at_age and beat_at_age[0][0] < 60
