@@ -262,7 +262,7 @@ class RawRecord:
 
 
 #: what TopicWatcher adds to each record value (single underscore; CDC fields use two)
-META_KEYS = ("_key", "_partition", "_timestamp_ms")
+META_KEYS = ("_key", "_partition", "_offset", "_timestamp_ms")
 
 
 def without_meta(record: dict) -> dict:
@@ -299,6 +299,7 @@ class TopicWatcher:
                 value = json.loads(unframe(msg.value()))
                 value["_key"] = msg.key().decode() if msg.key() else None
                 value["_partition"] = msg.partition()
+                value["_offset"] = msg.offset()
                 value["_timestamp_ms"] = msg.timestamp()[1]
                 if value.get("id") in want_ids:
                     seen.setdefault(value["id"], []).append(value)

@@ -217,7 +217,7 @@ class HealthProbe(Protocol):
     RESTORES_FROM_CHECKPOINTS: bool
 
     def engines(self) -> list: ...  # [EngineReading]
-    def start_engine(self, name: str) -> str: ...  # one line saying what was done
+    def start_engine(self, name: str) -> list[str]: ...  # one line per engine started (or started over)
     def routing(self) -> list: ...  # [RoutingReading] of the routing jobs that are not over
     def latest_checkpoint(self, job_id: str) -> str | None: ...
     def consumers_alive(self) -> dict[str, bool | None]: ...

@@ -129,6 +129,13 @@ class JobManager(_FlinkDaemon):
 class TaskManager(_FlinkDaemon):
     def __init__(self, flink: FlinkHome):
         super().__init__("flink-taskmanager", flink, {}, "taskmanager.sh")
+        # A JobManager that died (a session cluster without HA) leaves the TaskManager running the lost jobs'
+        # tasks until its heartbeat to that JobManager times out (heartbeat.timeout, 50 s), and it offers slots
+        # to the new JobManager as soon as its ResourceManager heartbeat times out, which can come first: a
+        # routing job restored then shares the JVM with its own zombie (same sink operators, transactional
+        # prefixes and the connector's JVM-wide commit back-channel). Starting the TaskManager over with the
+        # JobManager ends the zombies first (a stop cancels their tasks, which abort their transactions).
+        self.starts_over_with = ("flink-jobmanager",)
 
     def healthy(self) -> bool:
         if not self.pid():

@@ -21,7 +21,7 @@ from stack.settings import local_password, local_ports, state_dir
 @dataclass
 class StartReport:
     engine: str
-    outcome: str  # started | reused
+    outcome: str  # started | reused | restarted (started over with another engine)
     seconds: float
 
 
@@ -51,14 +51,23 @@ class LocalStack:
         return self.wanted_path.exists()
 
     def up(self, only: set[str] | None = None) -> list[StartReport]:
+        """Start what is not running, in order. An engine started from dead also starts over the running
+        engines that hold work for it (`Engine.starts_over_with`), even outside `only`."""
         state_dir().mkdir(parents=True, exist_ok=True)
         self.wanted_path.touch()
-        reports = []
+        reports, over = [], set()
         for engine in self.engines:
-            if only and engine.name not in only:
+            if only and engine.name not in only and engine.name not in over:
                 continue
             t0 = time.monotonic()
+            was_dead = engine.pid() is None
+            if engine.name in over:
+                engine.stop()
             outcome = engine.start()
+            if engine.name in over:
+                outcome = "restarted"
+            elif was_dead:
+                over |= {e.name for e in self.engines if engine.name in e.starts_over_with and e.pid() is not None}
             reports.append(StartReport(engine.name, outcome, round(time.monotonic() - t0, 1)))
         return reports
 

@@ -70,6 +70,9 @@ class Engine:
     ports: dict[str, int]  # {"CDC_X_PORT": port} so a clash names the variable that moves it
     start_timeout: float = 90.0
     env: dict[str, str] = field(default_factory=dict)
+    #: engines whose start from dead leaves this one, still running, holding work for a process that is gone:
+    #: it is then stopped and started too (LocalStack.up)
+    starts_over_with: tuple[str, ...] = ()
 
     @property
     def log_path(self) -> Path:

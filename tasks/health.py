@@ -80,14 +80,22 @@ def heal_routing(env: Environment, readings: list[health.RoutingReading]) -> lis
     if checkpoint is None:
         return [f"routing job: no retained checkpoint of job {record.get('job_id')}; not restored "
                 "(run flink-rollout)"]
+    where = checkpoint.removeprefix("file://")
     try:
         job_id = env.routing.start(record["statements"], job_name(fp), resume_from=checkpoint)
-        env.routing.wait_running(job_id)
     except PipelineError as err:
-        return [f"routing job: restoring from {checkpoint} failed: {err.message}"]
+        return [f"routing job: restoring from {where} failed: {err.message}"]
+    # On record before anything else: the job exists now, and its checkpoints are the ones a later restore
+    # must start from. Recorded only after it ran, a job that restarted on its way up (Flink then heals it)
+    # stayed off the record and the next restore replayed from the older job's checkpoint, routing twice
+    # what the newer job had committed since (seen in CI as 890 duplicates after a JobManager kill).
     env.rollout_store.save(fp, {**record, "job_id": job_id})
     env.rollout_store.save(CURRENT_KEY, {"fingerprint": fp, "job_id": job_id})
-    return [f"routing job restored from {checkpoint.removeprefix('file://')} as {job_id}"]
+    try:
+        env.routing.wait_running(job_id)
+    except PipelineError as err:
+        return [f"routing job restored from {where} as {job_id}, but not running yet: {err.message}"]
+    return [f"routing job restored from {where} as {job_id}"]
 
 
 def _cancel_copies(env: Environment, alive: list[health.RoutingReading], deployed: str | None) -> list[str]:
@@ -170,19 +178,30 @@ def heal(cfg: Settings, t: Thresholds) -> list[str]:
         probe = env.health
         asleep = bool(env.rollout_store.load(AUTOSTOP_KEY))
         if probe is not None and probe.RESTARTS_ENGINES:
-            for engine in probe.engines():
-                if engine.alive or not engine.wanted or (engine.name == "postgres" and asleep):
-                    continue
-                try:
-                    done.append(probe.start_engine(engine.name))
-                except PipelineError as err:
-                    done.append(f"engine {engine.name} could not be started: {err.message}")
+            done += start_dead_engines(probe, asleep)
         connector = connector_name(env)
         done += _heal_capture_and_routing(cfg, env, probe, connector, t, asleep, done)
         if probe is not None:
             done += probe.start_consumers()
     for line in done:
         log.info("heal: %s", line)
+    return done
+
+
+def start_dead_engines(probe, asleep: bool) -> list[str]:
+    """Start each dead engine again, in start order. Read again after a start: starting one engine can start
+    over another (a TaskManager with a lost JobManager), which then needs nothing more."""
+    done: list[str] = []
+    readings = probe.engines()
+    for name in [e.name for e in readings]:
+        engine = next((e for e in readings if e.name == name), None)
+        if engine is None or engine.alive or not engine.wanted or (engine.name == "postgres" and asleep):
+            continue
+        try:
+            done += probe.start_engine(engine.name)
+        except PipelineError as err:
+            done.append(f"engine {engine.name} could not be started: {err.message}")
+        readings = probe.engines()
     return done
 
 

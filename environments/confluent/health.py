@@ -23,7 +23,7 @@ class ConfluentHealthProbe:
     def engines(self) -> list[EngineReading]:
         return []  # managed services: their health is what the rows below read through their APIs
 
-    def start_engine(self, name: str) -> str:
+    def start_engine(self, name: str) -> list[str]:
         raise ConfigError(f"{name} is a managed service on this environment, not a process this project starts")
 
     def routing(self) -> list[RoutingReading]:

@@ -45,11 +45,17 @@ class LocalHealthProbe:
                                      wanted))
         return out
 
-    def start_engine(self, name: str) -> str:
-        engine = next(e for e in self.stack.engines if e.name == name)
-        t0 = time.monotonic()
-        engine.start()
-        return f"engine {name} started again in {time.monotonic() - t0:.1f}s"
+    def start_engine(self, name: str) -> list[str]:
+        """Start `name` again, and start over the engines that held work for it (a TaskManager still running a
+        lost JobManager's tasks: stack/flink.py says why)."""
+        lines = []
+        for r in self.stack.up(only={name}):
+            if r.outcome == "restarted":
+                lines.append(f"engine {r.engine} started over in {r.seconds:.1f}s: it was still running work for the "
+                             f"{name} that died")
+            elif r.engine == name:
+                lines.append(f"engine {name} started again in {r.seconds:.1f}s")
+        return lines
 
     # -- routing job --------------------------------------------------------------------------------------
     def routing(self) -> list[RoutingReading]:

@@ -16,7 +16,7 @@ from flows.pipeline_health import pipeline_health
 from pipeline.business_events import Change, load_sample, row_from_event
 from pipeline.errors import Unhealthy
 from pipeline.paths import FILTERS_FILE
-from stack.process import gone
+from stack.process import gone, pid_alive
 from tests.integration.helpers import deploy
 
 
@@ -60,6 +60,21 @@ def test_a_killed_connect_worker_is_started_again(deployed, stack):
     result = pipeline_health(environment="local", heal=True)
     assert any(h.startswith("engine connect started again") for h in result["healed"]), result["healed"]
     assert _states(result)[f"connector {LOCAL_CONNECTOR_NAME}"] == "ok"
+
+
+def test_a_killed_jobmanager_starts_the_taskmanager_over_before_the_routing_job_is_restored(deployed, stack):
+    """Without it the TaskManager would run the lost job's tasks beside the restored job's until its heartbeat
+    to the dead JobManager timed out (stack/flink.py says why that matters)."""
+    jm, tm = (next(e for e in stack.engines if e.name == n) for n in ("flink-jobmanager", "flink-taskmanager"))
+    jm_pid, tm_pid = jm.pid(), tm.pid()
+    os.killpg(jm_pid, signal.SIGKILL)
+    assert gone(jm_pid, 30)
+    result = pipeline_health(environment="local", heal=True)
+    healed = result["healed"]
+    order = [next((i for i, h in enumerate(healed) if h.startswith(p)), None) for p in (
+        "engine flink-jobmanager started again", "engine flink-taskmanager started over", "routing job restored from")]
+    assert None not in order and order == sorted(order), healed
+    assert not pid_alive(tm_pid) and tm.pid() not in (None, tm_pid), (tm_pid, tm.pid())
 
 
 def test_a_lost_routing_job_is_restored_from_its_checkpoint_and_routes_each_event_once(deployed, env):

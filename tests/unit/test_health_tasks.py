@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from pipeline.errors import ConnectorError
-from pipeline.health import RoutingReading, Thresholds
+from pipeline.errors import ConnectorError, FlinkError
+from pipeline.health import EngineReading, RoutingReading, Thresholds
 from pipeline.ports import ConnectorState, TaskState
 from pipeline.rollout import CURRENT_KEY
-from tasks.health import heal_connector, heal_routing
+from tasks.health import heal_connector, heal_routing, start_dead_engines
 
 
 class FakeStore(dict):
@@ -70,15 +70,16 @@ def test_a_connect_api_without_restart_only_reports():
 
 
 class FakeRouting:
-    def __init__(self):
-        self.started, self.cancelled = [], []
+    def __init__(self, wait_error=None):
+        self.started, self.cancelled, self.wait_error = [], [], wait_error
 
     def start(self, statements, name, resume_from=None):
         self.started.append((tuple(statements), name, resume_from))
         return "job-2"
 
     def wait_running(self, job_id, timeout=90.0):
-        pass
+        if self.wait_error:
+            raise self.wait_error
 
     def cancel(self, job_id):
         self.cancelled.append(job_id)
@@ -105,6 +106,17 @@ def test_a_lost_routing_job_starts_from_its_newest_checkpoint_with_its_recorded_
     assert heal_routing(env, []) == ["routing job restored from /s/checkpoints/job-1/chk-7 as job-2"]
     assert env.routing.started == [(("CREATE ...", "INSERT ..."), "business-events-routing-abc",
                                     "file:///s/checkpoints/job-1/chk-7")]
+    assert store[CURRENT_KEY] == {"fingerprint": "abc", "job_id": "job-2"} and store["abc"]["job_id"] == "job-2"
+
+
+def test_a_restored_job_that_restarts_on_its_way_up_is_on_record_all_the_same():
+    """Its checkpoints are what the next restore must start from, not the older job's."""
+    store = FakeStore({CURRENT_KEY: {"fingerprint": "abc", "job_id": "job-1"},
+                       "abc": {"fingerprint": "abc", "job_id": "job-1", "statements": ["CREATE ...", "INSERT ..."]}})
+    env = _env({"job-1": "file:///s/checkpoints/job-1/chk-7"}, store)
+    env.routing = FakeRouting(wait_error=FlinkError("Flink job job-2 failed after start and is restarting: X"))
+    assert heal_routing(env, []) == ["routing job restored from /s/checkpoints/job-1/chk-7 as job-2, but not running "
+                                     "yet: Flink job job-2 failed after start and is restarting: X"]
     assert store[CURRENT_KEY] == {"fingerprint": "abc", "job_id": "job-2"} and store["abc"]["job_id"] == "job-2"
 
 
@@ -139,3 +151,35 @@ def test_copies_of_the_deployed_job_are_cancelled_and_the_deployed_one_kept():
     store[CURRENT_KEY] = {"fingerprint": "abc", "job_id": "job-9"}  # neither is on record: a person's call
     assert heal_routing(_env({}, store), readings) == [
         "routing job: 2 run at once and none is the one recorded as deployed; left as they are (run flink-rollout)"]
+
+
+class EngineProbe:
+    """Engines in start order; starting `jm` also starts `tm` over (as the local stack does)."""
+
+    def __init__(self, dead):
+        self.alive = {n: n not in dead for n in ("kafka", "jm", "tm", "postgres")}
+        self.started = []
+
+    def engines(self):
+        return [EngineReading(n, up, "", True) for n, up in self.alive.items()]
+
+    def start_engine(self, name):
+        self.started.append(name)
+        self.alive[name] = True
+        if name == "jm" and not self.alive["tm"]:
+            self.alive["tm"] = True
+            return [f"engine {name} started again in 1.0s", "engine tm started over in 1.0s"]
+        return [f"engine {name} started again in 1.0s"]
+
+
+def test_an_engine_started_over_with_another_is_not_started_again():
+    probe = EngineProbe(dead={"kafka", "jm", "tm"})
+    assert start_dead_engines(probe, asleep=False) == [
+        "engine kafka started again in 1.0s", "engine jm started again in 1.0s", "engine tm started over in 1.0s"]
+    assert probe.started == ["kafka", "jm"]
+
+
+def test_a_database_stopped_by_autostop_is_left_asleep():
+    probe = EngineProbe(dead={"postgres"})
+    assert start_dead_engines(probe, asleep=True) == [] and probe.started == []
+    assert start_dead_engines(probe, asleep=False) == ["engine postgres started again in 1.0s"]

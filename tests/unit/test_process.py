@@ -65,3 +65,33 @@ def test_missing_tool_names_the_package(monkeypatch):
         dist.java_bin()
     with pytest.raises(EnvironmentProblem, match=r"'mvn' is not installed — fix: apt-get install -y maven"):
         dist.require_tool("mvn", "maven")
+
+
+def test_an_engine_started_from_dead_starts_over_the_running_engines_that_held_work_for_it(tmp_path, monkeypatch):
+    """A TaskManager outlives a killed JobManager with the lost jobs' tasks in it: `up` starts it over too."""
+    from stack.local import LocalStack
+
+    monkeypatch.setenv("CDC_STATE_DIR", str(tmp_path))
+    boss = HttpEngine(tmp_path / "boss", free_port())
+    boss.name = "boss"
+    worker = HttpEngine(tmp_path / "worker", free_port())
+    worker.name, worker.starts_over_with = "worker", ("boss",)
+
+    class TwoEngines(LocalStack):
+        def __init__(self):
+            pass
+
+        engines = property(lambda self: [boss, worker])
+
+    stack = TwoEngines()
+    try:
+        assert [r.outcome for r in stack.up()] == ["started", "started"]
+        worker_pid = worker.pid()
+        assert [r.outcome for r in stack.up()] == ["reused", "reused"] and worker.pid() == worker_pid
+        boss.stop()
+        reports = stack.up(only={"boss"})
+        assert [(r.engine, r.outcome) for r in reports] == [("boss", "started"), ("worker", "restarted")]
+        assert worker.pid() not in (None, worker_pid)
+    finally:
+        boss.stop()
+        worker.stop()

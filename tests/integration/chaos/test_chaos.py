@@ -137,6 +137,17 @@ class Writer(threading.Thread):
                 time.sleep(0.5)
 
 
+def _duplicate_detail(ids: list[str], got: dict, late: dict, killed_index: int) -> dict:
+    """Where the copies of twice-routed events sit: which events (by write order, against the one written when
+    the victim was killed) and the offsets of each copy; what tells a restore from an old checkpoint (copies
+    far apart) from two jobs writing at once (copies interleaved)."""
+    order = sorted(int(i.rsplit("-", 1)[1]) for i in ids)
+    copies = [sorted((r["_partition"], r["_offset"]) for r in got.get(i, []) + late.get(i, [])) for i in ids]
+    return {"ids": len(ids), "events": [order[0], order[-1]], "killed_at_event": killed_index,
+            "first_copies": [min(c[0] for c in copies), max(c[0] for c in copies)],
+            "second_copies": [min(c[1] for c in copies), max(c[1] for c in copies)]}
+
+
 def _consumed(env, expected: dict[str, Counter], deadline: float) -> Counter:
     """(topic, id) -> times a consumer processed it, once every expected pair was processed or at the deadline."""
     want = {(t, i) for t, ids in expected.items() if env.consumers.consumer_for(t) != "none" for i in ids}
@@ -163,7 +174,7 @@ def test_killed_mid_stream_healed_by_pipeline_health_alone_loses_and_duplicates_
         writer.start()
         while writer.written < EVENTS // 3 and writer.is_alive():
             time.sleep(0.05)
-        killed_at = time.monotonic()
+        killed_at, killed_index = time.monotonic(), writer.written
         _kill(victim, stack, env)
         healed_at = _until_healthy(killed_at + BOUND)
         heal_seconds = None if healed_at is None else healed_at - killed_at
@@ -179,17 +190,23 @@ def test_killed_mid_stream_healed_by_pipeline_health_alone_loses_and_duplicates_
         for w in watchers.values():
             w.close()
     lost = dup = 0
+    duplicates = {}
     for topic, want in expected.items():
         counts = Counter({i: len(got[topic].get(i, [])) + len(late[topic].get(i, [])) for i in want})
         lost += sum(1 for n in counts.values() if n == 0)
         dup += sum(n - 1 for n in counts.values() if n > 1)
+        twice = [i for i, n in counts.items() if n > 1]
+        if twice:
+            duplicates[topic] = _duplicate_detail(twice, got[topic], late[topic], killed_index)
     consumer_lost = sum(1 for n in consumed.values() if n == 0)
     reprocessed = sum(n - 1 for n in consumed.values() if n > 1)
     ROUNDS.append({"victim": victim, "round": round_no, "events": EVENTS, "routed": sum(len(w) for w in expected.values()),
                    "lost": lost, "duplicated": dup, "consumer_lost": consumer_lost, "reprocessed": reprocessed,
-                   "heal_seconds": None if heal_seconds is None else round(heal_seconds, 1)})
+                   "heal_seconds": None if heal_seconds is None else round(heal_seconds, 1),
+                   **({"duplicates": duplicates} if duplicates else {})})
     assert heal_seconds is not None, f"pipeline-health did not read healthy within {BOUND:.0f}s of killing {victim}"
-    assert (lost, dup) == (0, 0), f"{victim}, round {round_no}: {lost} lost, {dup} duplicated in the filtered topics"
+    assert (lost, dup) == (0, 0), (f"{victim}, round {round_no}: {lost} lost, {dup} duplicated in the filtered topics"
+                                   + (f"; duplicates: {duplicates}" if duplicates else ""))
     # consumers are at-least-once (consumers/runtime.py): a crash may re-process what was not committed yet,
     # which is counted and reported; a consumer never skips an event
     assert consumer_lost == 0, f"{victim}, round {round_no}: {consumer_lost} events never processed by a consumer"
