@@ -15,22 +15,31 @@ from environments.kafka import KafkaClients
 from pipeline.errors import PipelineError, TransientError
 from pipeline.health import GroupReading, SlotReading
 from pipeline.ports import Database
+from pipeline.replication import HEARTBEAT_TABLE
 
-SLOT_SQL = """
+SLOT_SQL = f"""
 SELECT active,
        COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn), 0)::bigint,
-       COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint
+       COALESCE(pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn), 0)::bigint,
+       to_regclass('public.{HEARTBEAT_TABLE}') IS NOT NULL
   FROM pg_replication_slots WHERE slot_name = %s
 """
 
 
+#: seconds since the connector's heartbeat query last wrote its row (NULL: no row yet)
+HEARTBEAT_AGE_SQL = f"SELECT EXTRACT(EPOCH FROM now() - max(beat_at))::float8 FROM public.{HEARTBEAT_TABLE}"
+
+
 def slot_reading(db: Database, slot: str) -> SlotReading | None:
-    """The slot's retained WAL and how far its confirmed flush trails the server (None: no such slot)."""
+    """The slot's retained WAL, how far its confirmed flush trails the server, and the age of the connector's
+    heartbeat row (None: no such slot)."""
     rows = db.query(SLOT_SQL, (slot,))
     if not rows:
         return None
-    active, retained, lag = rows[0]
-    return SlotReading(slot, bool(active), int(retained), int(lag))
+    active, retained, lag, table = rows[0]
+    age = db.query(HEARTBEAT_AGE_SQL)[0][0] if table else None
+    return SlotReading(slot, bool(active), int(retained), int(lag), HEARTBEAT_TABLE, not table,
+                       None if age is None else max(0.0, float(age)))
 
 
 def group_readings(kafka: KafkaClients, specs: Iterable[ConsumerSpec],

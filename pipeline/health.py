@@ -90,6 +90,11 @@ class SlotReading:
     active: bool
     retained_bytes: int  # current WAL position − restart_lsn
     flush_lag_bytes: int  # current WAL position − confirmed_flush_lsn
+    #: the connector's heartbeat table, when it was read (None: not read)
+    heartbeat_table: str | None = None
+    heartbeat_missing: bool = False
+    #: seconds since the connector's heartbeat query last updated it (None: never, or not read)
+    heartbeat_age_s: float | None = None
 
 
 # --- rows ----------------------------------------------------------------------------------------------------
@@ -175,9 +180,18 @@ def slot_rows(name: str, slot: SlotReading | None, t: Thresholds, *, asleep: boo
         return [Row(what, "unhealthy", "missing", f"{what} does not exist (run replication-setup)")]
     figure = (f"{'active' if slot.active else 'inactive'}, retains {_bytes(slot.retained_bytes)}, "
               f"confirmed-flush lag {_bytes(slot.flush_lag_bytes)}")
+    if slot.heartbeat_table and slot.heartbeat_missing:
+        figure += f", no {slot.heartbeat_table} table"
+    elif slot.heartbeat_table:
+        figure += (", no heartbeat yet" if slot.heartbeat_age_s is None
+                   else f", heartbeat {slot.heartbeat_age_s:.0f}s ago")
     if slot.retained_bytes > t.slot_retained_bytes:
         return [Row(what, "alarm", figure, f"{what} retains {_bytes(slot.retained_bytes)} of WAL (threshold "
                     f"{_bytes(t.slot_retained_bytes)}): the connector is not confirming what it read")]
+    if slot.heartbeat_table and slot.heartbeat_missing:
+        # the connector's heartbeat query fails without it: the slot stops advancing while business_events is
+        # idle, and Debezium restarts its stream at every heartbeat
+        return [Row(what, "alarm", figure, f"the heartbeat table {slot.heartbeat_table} is missing (run replication-setup)")]
     return [Row(what, "ok", figure)]
 
 

@@ -1,11 +1,14 @@
 """The replication slot advances while business_events is idle: the connector's heartbeat query updates a
 row in the publication, so writes elsewhere in the database are confirmed and released, and nothing of it
 reaches Kafka. Without the heartbeat query the slot's confirmed position stays where the last business
-event left it (checked by hand with the query removed; docs/connectors.md, "Heartbeat")."""
+event left it (checked by hand with the query removed; docs/connectors.md, "Heartbeat"). pipeline-health shows
+the heartbeat's age and raises an alarm when its table is gone."""
 
 from __future__ import annotations
 
+from environments.health_probe import slot_reading
 from pipeline.business_events import TABLE
+from pipeline.health import Thresholds, slot_rows
 from pipeline.polling import holds_within
 from pipeline.replication import HEARTBEAT_TABLE, PUBLISHED, published_tables, setup_replication
 
@@ -35,9 +38,27 @@ def test_writes_outside_the_publication_are_released_by_the_heartbeat(pipeline_r
         passed = holds_within(lambda: db.query(SLOT_SQL, (target, slot))[0][0], timeout=60, every=1)  # 6 beats
         retained = db.query(SLOT_SQL, (target, slot))[0][1]
         assert passed, f"slot {slot} did not confirm {target} within 60 s (retains {retained} bytes)"
-        beat_at_age = db.query(f"SELECT extract(epoch FROM now() - beat_at) FROM {HEARTBEAT_TABLE} WHERE id = 1")
-        assert beat_at_age and beat_at_age[0][0] < 60
+        reading = slot_reading(db, slot)  # what pipeline-health shows of the heartbeat
+        assert not reading.heartbeat_missing and reading.heartbeat_age_s is not None and reading.heartbeat_age_s < 60
         _, raw_after = kafka.group_position("slot-heartbeat-test", pipeline_ready.raw_topic)
         assert raw_after == raw_before, "the heartbeat or the filler table reached the raw topic"
     finally:
         db.execute(f"DROP TABLE IF EXISTS {FILLER}")
+
+
+def test_a_dropped_heartbeat_table_is_an_alarm_until_replication_setup_puts_it_back(pipeline_ready, env):
+    db, slot = env.database, pipeline_ready.database.slot_name
+    try:
+        db.execute(f"DROP TABLE {HEARTBEAT_TABLE}")
+        (row,) = slot_rows(slot, slot_reading(db, slot), Thresholds(), asleep=False)
+        assert row.state == "alarm" and HEARTBEAT_TABLE in row.problem, row
+    finally:
+        setup_replication(db, slot, pipeline_ready.database.publication)
+    (row,) = slot_rows(slot, slot_reading(db, slot), Thresholds(), asleep=False)
+    assert row.state == "ok", row
+    # and the connector's heartbeat writes its row again (it retries the query at every beat)
+    def beating() -> bool:
+        age = slot_reading(db, slot).heartbeat_age_s
+        return age is not None and age < 15
+
+    assert holds_within(beating, timeout=60, every=1), slot_reading(db, slot)

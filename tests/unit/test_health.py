@@ -68,6 +68,16 @@ def test_slot_lag_above_the_threshold_is_an_alarm():
     assert slot_rows("s", None, T, asleep=False)[0].state == "unhealthy"
 
 
+def test_the_slot_row_shows_the_heartbeat_and_a_missing_heartbeat_table_is_an_alarm():
+    beating = slot_rows("s", SlotReading("s", True, 100, 0, "cdc_heartbeat", False, 4.4), T, asleep=False)[0]
+    assert (beating.state, beating.figure) == ("ok", "active, retains 100 B, confirmed-flush lag 0 B, heartbeat 4s ago")
+    assert slot_rows("s", SlotReading("s", True, 100, 0, "cdc_heartbeat", False, None), T, asleep=False)[0].figure.endswith(
+        ", no heartbeat yet")
+    (missing,) = slot_rows("s", SlotReading("s", True, 100, 0, "cdc_heartbeat", True), T, asleep=False)
+    assert missing.state == "alarm" and missing.problem == (
+        "the heartbeat table cdc_heartbeat is missing (run replication-setup)")
+
+
 def test_dead_letters_are_counted_and_any_is_an_alarm():
     rows = dlq_rows({"raw-business-events.dlq": 2, "filtered-car.dlq": 0, "x.dlq": None})
     assert [(r.component, r.state) for r in rows] == [
