@@ -312,8 +312,17 @@ class KafkaBroker(Engine):
         if not (self.home / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             # `=`: one id in 64 starts with "-", which as a separate argument argparse takes for an option
+            # Without eligible leader replicas (KIP-966, on by default since Kafka 4.1): with them, this one broker
+            # restarting after a SIGKILL (an "unclean shutdown") is no longer an eligible leader of its own
+            # partitions, so each comes back through an unclean election and a RECOVERING leader, which aborts
+            # the transactions open on it (KIP-704), also ones their coordinator had already decided to commit.
+            # The chaos suite lost records of Connect's exactly-once transactions that way, and Connect's
+            # offsets topic was left unreadable (read_committed) for minutes. A single broker gains nothing from
+            # ELR: it is its only replica.
             proc = subprocess.run(_java("256m", self.home, jars("kafka"), "kafka.tools.StorageTool", "format",
-                                        f"--cluster-id={cluster_id}", "-c", str(props)), capture_output=True, text=True)
+                                        f"--cluster-id={cluster_id}", "-c", str(props),
+                                        "--feature", "eligible.leader.replicas.version=0"),
+                                  capture_output=True, text=True)
             if proc.returncode != 0:
                 raise EnvironmentProblem(f"formatting Kafka storage failed: {' '.join((proc.stdout + proc.stderr).split())[-300:]}")
 
